@@ -1,0 +1,1 @@
+"""The ``laconic`` command line: one module per subcommand, registered in ``main``."""
