@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench clean install
+.PHONY: demo test clean install results model
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PY) -m venv $(VENV)
@@ -22,6 +22,13 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# Rebuild the results table (docs/RESULTS.md) and the shipped model from local data.
+results: $(STAMP)
+	PY=$(CURDIR)/$(BIN)/python LACONIC=$(CURDIR)/$(BIN)/laconic experiments/run_all.sh all
+
+model: $(STAMP)
+	PY=$(CURDIR)/$(BIN)/python LACONIC=$(CURDIR)/$(BIN)/laconic experiments/run_all.sh model
 
 clean:
 	rm -rf $(VENV) .pytest_cache

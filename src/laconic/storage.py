@@ -9,6 +9,8 @@ the parent directory so the rename itself survives a power cut.
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import errno
 import hashlib
 import os
 import shutil
@@ -64,14 +66,36 @@ def atomic_write_text(path: str | Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one atomic step (Linux ``renameat2(RENAME_EXCHANGE)``).
+
+    Returns False where the call is unavailable (other OS, old kernel or libc,
+    file system without support) so the caller can fall back.
+    """
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSUP):
+        return False
+    raise OSError(err, os.strerror(err), str(a))
+
+
 @contextlib.contextmanager
 def atomic_directory(path: str | Path) -> Iterator[Path]:
     """Build a directory under a temporary name, then move it to ``path``.
 
     Yields the temporary directory to fill. On success every file in it is
-    fsynced and it is renamed to ``path``; an existing ``path`` is moved aside
-    first and deleted only after the new one is in place. On failure the
-    temporary directory is removed and ``path`` is untouched.
+    fsynced and it replaces ``path``: on Linux by one atomic exchange of the
+    two names (``path`` always holds a complete version, even if the process
+    dies mid-swap); elsewhere an existing ``path`` is moved aside first and
+    deleted only after the new one is in place. On failure the temporary
+    directory is removed and ``path`` is untouched.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -87,10 +111,15 @@ def atomic_directory(path: str | Path) -> Iterator[Path]:
                     os.close(fd)
             fsync_dir(root)
         old = None
-        if path.exists():
-            old = path.parent / f".{path.name}.old-{os.getpid()}"
-            os.replace(path, old)
-        os.replace(tmp, path)
+        if path.exists() and _exchange(tmp, path):
+            # One atomic swap: ``path`` holds the old or the new version at every
+            # instant, even if the process dies here; ``tmp`` now holds the old one.
+            old = tmp
+        else:
+            if path.exists():  # fallback: two renames, with a brief window without ``path``
+                old = path.parent / f".{path.name}.old-{os.getpid()}"
+                os.replace(path, old)
+            os.replace(tmp, path)
         fsync_dir(path.parent)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)

@@ -1,9 +1,111 @@
-"""`laconic index`."""
+"""`laconic index build | info`: build an index from vectors or a corpus, inspect one."""
 
 from __future__ import annotations
 
+import glob
+import json
+import time
+from pathlib import Path
+
 import typer
+
+from laconic.errors import InputError
+
+index_app = typer.Typer(help="Build and inspect inverted indexes.", no_args_is_help=True)
+
+
+def expand_vector_files(patterns: list[str]) -> list[Path]:
+    """Files named by ``patterns`` (globs expanded, sorted so shard files come in order)."""
+    files: list[Path] = []
+    for pattern in patterns:
+        matches = sorted(glob.glob(pattern)) if glob.has_magic(pattern) else [pattern]
+        if not matches:
+            raise InputError("no vectors file matches this pattern", path=pattern)
+        files.extend(Path(m) for m in matches)
+    return files
+
+
+def load_vectors(patterns: list[str]):
+    """Load and concatenate ``.npz`` vector files (shards in order)."""
+    from laconic.sparse import SparseVectors
+
+    parts = [SparseVectors.load(f) for f in expand_vector_files(patterns)]
+    try:
+        return SparseVectors.concat(parts)
+    except ValueError as exc:
+        raise InputError(f"cannot combine vector files: {exc}", path=patterns[0]) from exc
+
+
+@index_app.command("build")
+def build_command(
+    more: list[str] = typer.Argument(None, help="More vectors files (after --vectors FILE)."),
+    vectors: list[str] = typer.Option(None, "--vectors", "-v", help="Document vectors .npz (file or glob; repeatable)."),
+    model: str | None = typer.Option(None, "--model", "-m", help="Encoder to embed --corpus with."),
+    corpus: Path | None = typer.Option(None, "--corpus", "-c", help="BEIR corpus.jsonl (with --model)."),
+    output: Path = typer.Option(..., "--output", "-o", help="Index directory to write (atomically)."),
+    bits: int = typer.Option(8, "--bits", help="Weight precision: 8, 16 or 32."),
+    block_size: int = typer.Option(64, "--block-size", help="Documents per block (1-128)."),
+    reorder: str = typer.Option("seeds", "--reorder", help="Document clustering: seeds | terms | none."),
+    shards: int = typer.Option(1, "--shards", min=1, help="Split into at least this many segments (parallel single queries)."),
+    batch_size: int = typer.Option(32, "--batch-size", min=1, help="Encoding batch size (with --model)."),
+    device: str | None = typer.Option(None, "--device", help="Encoding device (with --model)."),
+    progress: bool | None = typer.Option(None, "--progress/--no-progress", help="Progress bars (default: on a terminal)."),
+) -> None:
+    """Build an index from pre-encoded vectors, or encode a corpus with a model first."""
+    from laconic.index import BuildConfig, SparseIndex
+
+    files = list(vectors or []) + list(more or [])
+    if bool(files) == bool(model or corpus):
+        raise InputError("give either --vectors FILE... or --model M --corpus corpus.jsonl")
+    config = BuildConfig(block_size=block_size, weight_bits=bits, reorder=reorder, shards=shards)
+    started = time.perf_counter()
+    if files:
+        docs = load_vectors(files)
+    else:
+        if not (model and corpus):
+            raise InputError("--model and --corpus go together")
+        from laconic.encoder import SparseEncoder, read_items
+
+        items = read_items(corpus, "documents")
+        encoder = SparseEncoder.from_pretrained(model, device=device)
+        docs = encoder.encode_documents(items.texts, batch_size=batch_size, show_progress=progress, ids=items.ids)
+    try:
+        index = SparseIndex.build(docs, config=config, show_progress=progress)
+    except ValueError as exc:
+        raise InputError(str(exc), path=files[0] if files else corpus) from exc
+    index.save(output)
+    st = index.stats()
+    typer.echo(
+        f"indexed {st['documents']} documents ({st['postings']} postings, {st['segments']} segments) "
+        f"in {time.perf_counter() - started:.1f}s: {output} ({st['total_bytes'] / 2**20:.1f} MiB, "
+        f"{st['bytes_per_doc']:.0f} B/doc)"
+    )
+
+
+@index_app.command("info")
+def info_command(
+    path: Path = typer.Argument(..., help="Index directory."),
+    verify: bool = typer.Option(False, "--verify", help="Recompute every file's checksum."),
+    as_json: bool = typer.Option(False, "--json", help="Print the stats as JSON."),
+) -> None:
+    """Show an index's counts, configuration and size per component."""
+    from laconic.index import SparseIndex
+
+    index = SparseIndex.open(path, verify=verify, warm_up=False)
+    st = index.stats()
+    if as_json:
+        typer.echo(json.dumps(st, indent=1))
+    else:
+        typer.echo(f"{path}: {st['documents']} documents ({st['deleted']} deleted), {st['segments']} segments")
+        typer.echo(f"postings {st['postings']}, term-block pairs {st['term_block_pairs']}, blocks {st['blocks']}")
+        typer.echo(f"config {json.dumps(st['config'])}")
+        typer.echo(f"size {st['total_bytes'] / 2**20:.2f} MiB ({st['bytes_per_doc']:.1f} B/doc)")
+        for name, size in st["bytes"].items():
+            typer.echo(f"  {name:<12} {size / 2**20:10.2f} MiB")
+    if verify:
+        typer.echo("checksums: OK")
 
 
 def register(app: typer.Typer) -> None:
-    """Add this subcommand to the CLI (filled in by the owning module's work)."""
+    """Add ``laconic index`` to the CLI."""
+    app.add_typer(index_app, name="index")

@@ -1,9 +1,52 @@
-"""`laconic serve`."""
+"""`laconic serve`: the HTTP search service (FastAPI + uvicorn)."""
 
 from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
 
 import typer
 
 
+def serve(
+    index: Path = typer.Option(..., "--index", help="Index directory (opened memory-mapped)."),
+    model: Optional[str] = typer.Option(
+        None, "--model", help="Encoder name or path; omit to accept only sparse vectors."
+    ),
+    host: str = typer.Option("127.0.0.1", help="Bind address (loopback by default)."),
+    port: int = typer.Option(8080, help="TCP port."),
+    workers: int = typer.Option(1, help="Worker processes (each loads the encoder; the index is shared)."),
+    encode_threads: Optional[int] = typer.Option(None, help="Torch threads for encoding."),
+    search_threads: Optional[int] = typer.Option(None, help="Threads per search call."),
+    search_concurrency: int = typer.Option(4, help="Search calls running at once."),
+    batch_window_ms: float = typer.Option(2.0, help="How long an encode request waits to batch with others."),
+    max_batch: int = typer.Option(32, help="Texts per encoder forward pass."),
+    admin_token: Optional[str] = typer.Option(
+        None, envvar="LACONIC_ADMIN_TOKEN", help="Require this bearer token for POST /admin/reload."
+    ),
+    device: Optional[str] = typer.Option(None, help="Torch device for the encoder (cpu, cuda, ...)."),
+) -> None:
+    """Serve POST /search, POST /encode, GET /health, GET /stats, POST /admin/reload (OpenAPI at /docs)."""
+    from laconic.serving.config import ServeConfig
+    from laconic.serving.launch import serve as run
+
+    config = ServeConfig(
+        index=str(index),
+        model=model,
+        host=host,
+        port=port,
+        workers=workers,
+        encode_threads=encode_threads,
+        search_threads=search_threads,
+        search_concurrency=search_concurrency,
+        batch_window_ms=batch_window_ms,
+        max_batch=max_batch,
+        admin_token=admin_token,
+        device=device,
+    )
+    run(config)
+
+
 def register(app: typer.Typer) -> None:
-    """Add this subcommand to the CLI (filled in by the owning module's work)."""
+    """Add ``serve`` to the CLI."""
+    app.command("serve")(serve)

@@ -1,0 +1,242 @@
+"""The systems the search benchmark times, behind one small interface.
+
+Each system prepares its per-query inputs once (outside the timed region, as a
+serving process would), then answers ``search_one(i)`` (one query, the
+latency path) and ``search_batch(rows, threads)`` (the throughput path, which
+returns an (nq, k) int64 array of document row numbers, -1 padded).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import sys
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+from laconic.sparse import SparseVectors
+
+
+class System:
+    """Interface: build, set threads, configure knobs, search one / a batch, report bytes."""
+
+    name = "system"
+
+    def __init__(self, queries: SparseVectors, k: int) -> None:
+        self.queries, self.k = queries, k
+        self.n_queries = len(queries)
+
+    def build(self, docs: SparseVectors) -> None:
+        raise NotImplementedError
+
+    def set_threads(self, threads: int) -> None:
+        """Default: nothing global to set (threads are passed per call)."""
+
+    def configure(self, **params) -> None:
+        self.params = params
+
+    def search_one(self, i: int) -> object:
+        raise NotImplementedError
+
+    def search_batch(self, rows: slice, threads: int) -> np.ndarray:
+        raise NotImplementedError
+
+    def size_bytes(self) -> int:
+        raise NotImplementedError
+
+    def release(self) -> None:
+        """Drop the index so the next system has the memory."""
+
+
+def _pad(lists: list[list[int]], k: int) -> np.ndarray:
+    out = np.full((len(lists), k), -1, np.int64)
+    for i, hits in enumerate(lists):
+        out[i, : len(hits)] = hits[:k]
+    return out
+
+
+# --------------------------------------------------------------- brute force
+class BruteForce(System):
+    """Exact oracle: scipy sparse ``q @ D^T`` (term-at-a-time over the transposed docs), argpartition top-k."""
+
+    name = "brute force"
+
+    def build(self, docs: SparseVectors) -> None:
+        self.dt = docs.to_scipy().T.tocsr()  # (V, N): a query row times it walks only its terms' rows
+        self.q = self.queries.to_scipy()
+        self.q_rows = [self.q[i] for i in range(self.n_queries)]
+
+    def _topk(self, scores: np.ndarray) -> np.ndarray:
+        """(b, N) dense scores -> (b, k) doc rows, best first (zero scores never count as hits)."""
+        k = min(self.k, scores.shape[1])
+        part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+        top = np.take_along_axis(scores, part, 1)
+        order = np.argsort(-top, axis=1, kind="stable")
+        ids = np.take_along_axis(part, order, 1)
+        return np.where(np.take_along_axis(top, order, 1) > 0, ids, -1)
+
+    def search_one(self, i: int) -> np.ndarray:
+        return self._topk((self.q_rows[i] @ self.dt).toarray())
+
+    def search_batch(self, rows: slice, threads: int) -> np.ndarray:
+        q = self.q[rows]
+        out = [self._topk((q[a : a + 16] @ self.dt).toarray()) for a in range(0, q.shape[0], 16)]
+        return np.concatenate(out) if out else np.zeros((0, self.k), np.int64)
+
+    def size_bytes(self) -> int:
+        return int(self.dt.data.nbytes + self.dt.indices.nbytes + self.dt.indptr.nbytes)
+
+    def release(self) -> None:
+        self.dt = None
+
+
+# ------------------------------------------------------------------- Seismic
+@contextmanager
+def _capture_fd1():
+    """Collect what native code prints on fd 1 (Seismic's Rust side prints its reports there)."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    with tempfile.TemporaryFile() as tmp:
+        os.dup2(tmp.fileno(), 1)
+        buf = io.StringIO()
+        try:
+            yield buf
+        finally:
+            sys.stdout.flush()
+            os.dup2(saved, 1)
+            os.close(saved)
+            tmp.seek(0)
+            buf.write(tmp.read().decode(errors="replace"))
+
+
+class SeismicSystem(System):
+    """pyseismic-lsr, large-vocabulary variant (term ids up to 128,256 exceed u16)."""
+
+    name = "Seismic"
+
+    def __init__(self, queries: SparseVectors, k: int, build_kwargs: dict, scratch: Path) -> None:
+        super().__init__(queries, k)
+        import seismic
+
+        self.seismic, self.build_kwargs, self.scratch = seismic, build_kwargs, scratch
+        self.threads = 1
+        st = seismic.get_seismic_string()
+        # Seismic takes query terms as strings ("42" addresses component 42)
+        self.q_ids = np.array([str(i) for i in range(self.n_queries)], dtype=st)
+        self.q_terms = [queries.row(i)[0].astype(st) for i in range(self.n_queries)]
+        self.q_vals = [np.ascontiguousarray(queries.row(i)[1], np.float32) for i in range(self.n_queries)]
+        self.params = {"query_cut": 10, "heap_factor": 0.9}
+
+    def set_threads(self, threads: int) -> None:
+        self.threads = threads
+
+    def build(self, docs: SparseVectors) -> None:
+        s = self.seismic
+        with _capture_fd1() as log:
+            dataset = s.SeismicDatasetLV(dim=docs.vocab_size)
+            dataset.add_documents_by_id(
+                [str(i) for i in range(len(docs))], docs.indices.astype(np.int64), docs.values, docs.indptr
+            )
+            self.index = s.SeismicIndexLV.build_from_dataset(dataset, num_threads=self.threads, **self.build_kwargs)
+            del dataset
+        self.build_log = log.getvalue()
+
+    def memory_bytes(self) -> int:
+        """Seismic's own space report ("Total: N Bytes")."""
+        with _capture_fd1() as out:
+            self.index.print_space_usage_byte()
+        m = re.search(r"Total:\s*(\d+)\s*Bytes", out.getvalue())
+        return int(m.group(1)) if m else -1
+
+    def disk_bytes(self) -> int:
+        prefix = self.scratch / "seismic"
+        with _capture_fd1():
+            self.index.save(str(prefix))
+        files = list(self.scratch.glob("seismic*"))
+        size = sum(f.stat().st_size for f in files)
+        for f in files:
+            f.unlink()
+        return size
+
+    def size_bytes(self) -> int:
+        if not hasattr(self, "_size"):
+            self._size = self.memory_bytes()
+        return self._size
+
+    def search_one(self, i: int) -> object:
+        p = self.params
+        return self.index.search(str(i), self.q_terms[i], self.q_vals[i], self.k, p["query_cut"], p["heap_factor"])
+
+    def search_batch(self, rows: slice, threads: int) -> np.ndarray:
+        p = self.params
+        res = self.index.batch_search(
+            self.q_ids[rows], self.q_terms[rows], self.q_vals[rows], self.k, p["query_cut"], p["heap_factor"],
+            num_threads=threads,
+        )
+        # batch_search returns the lists in completion order, not input order: place them by query id
+        lists: list[list[int]] = [[] for _ in range(len(self.q_ids[rows]))]
+        start = rows.start or 0
+        for hits in res:
+            if hits:
+                lists[int(hits[0][0]) - start] = [int(d) for _, _, d in hits]
+        return _pad(lists, self.k)
+
+    def release(self) -> None:
+        self.index = None
+
+
+# ------------------------------------------------------------------- laconic
+class LaconicSystem(System):
+    """``laconic.index.SparseIndex``, exact or approximate, saved to disk and reopened memory-mapped."""
+
+    name = "laconic"
+
+    def __init__(self, queries: SparseVectors, k: int, scratch: Path) -> None:
+        super().__init__(queries, k)
+        from laconic.index import SearchParams, SparseIndex  # lazy: the benchmark runs without it
+
+        self.SparseIndex, self.SearchParams = SparseIndex, SearchParams
+        self.scratch = scratch
+        self.q_rows = [queries[i] for i in range(self.n_queries)]
+        self.mode, self.search_params, self.threads = "exact", None, 1
+
+    def set_threads(self, threads: int) -> None:
+        import numba
+
+        numba.set_num_threads(threads)
+        self.threads = threads
+
+    def build(self, docs: SparseVectors) -> None:
+        self.index = self.SparseIndex.build(docs, ids=[str(i) for i in range(len(docs))], show_progress=False)
+
+    def save_and_reopen(self) -> None:
+        """Save (bytes on disk) and reopen memory-mapped, as a served index is used."""
+        path = self.scratch / "laconic.idx"
+        self.index.save(path)
+        self._disk = sum(f.stat().st_size for f in Path(path).rglob("*") if f.is_file())
+        self.index = self.SparseIndex.open(path)
+
+    def configure(self, mode: str = "approximate", **params) -> None:
+        self.mode = mode
+        self.search_params = self.SearchParams(**params) if params else None
+        self.params = params
+
+    def size_bytes(self) -> int:
+        if not hasattr(self, "_disk"):
+            self.save_and_reopen()
+        return self._disk
+
+    def search_one(self, i: int) -> object:
+        return self.index.search(self.q_rows[i], k=self.k, mode=self.mode, params=self.search_params, threads=1)
+
+    def search_batch(self, rows: slice, threads: int) -> np.ndarray:
+        res = self.index.search(self.queries[rows], k=self.k, mode=self.mode, params=self.search_params,
+                                threads=threads)
+        return _pad([[int(d) for d in ids] for ids in res.ids], self.k)
+
+    def release(self) -> None:
+        self.index = None

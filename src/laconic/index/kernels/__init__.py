@@ -1,0 +1,30 @@
+"""numba kernels of the index: pure functions over arrays, one algorithm per file."""
+
+from laconic.index.kernels.batch import (
+    MODE_APPROXIMATE,
+    MODE_EXACT,
+    MODE_EXHAUSTIVE,
+    finish_heaps,
+    make_scratch,
+    search_batch,
+    search_single,
+)
+from laconic.index.kernels.blocks import explain_docs
+from laconic.index.kernels.build import assign_to_seeds, drop_zeros, heaviest_terms, layout, quantise, to_csr
+
+__all__ = [
+    "MODE_APPROXIMATE",
+    "MODE_EXACT",
+    "MODE_EXHAUSTIVE",
+    "assign_to_seeds",
+    "drop_zeros",
+    "explain_docs",
+    "finish_heaps",
+    "heaviest_terms",
+    "layout",
+    "make_scratch",
+    "quantise",
+    "search_batch",
+    "search_single",
+    "to_csr",
+]

@@ -1,0 +1,87 @@
+"""Batch drivers: many queries over one segment, spread over all cores.
+
+``prange`` runs over ``n_chunks`` interleaved slices of the queries; each slice
+allocates its scratch once and reuses it for all its queries, so the per-query
+cost is only the search itself. Heaps are carried in ``(hs, ho, sizes)`` rows,
+which lets several segments be searched one after another with the k-th score
+of the earlier ones already pruning the later ones.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+from laconic.index.kernels.approximate import search_approximate
+from laconic.index.kernels.blocks import N_BUCKETS
+from laconic.index.kernels.exact import search_exact
+from laconic.index.kernels.exhaustive import search_exhaustive
+from laconic.index.kernels.topk_heap import heap_sort_desc
+
+MODE_EXACT = 0
+MODE_APPROXIMATE = 1
+MODE_EXHAUSTIVE = 2
+
+
+@nb.njit(cache=True, nogil=True, parallel=True)
+def search_batch(
+    q_indptr, q_indices, q_values, seg, block_size, n_docs, scale, bound_scale, deleted,
+    k, mode, alpha, query_cut, max_blocks, hs, ho, sizes, n_chunks,
+) -> None:
+    """Search every query (CSR rows) over one segment; updates heap rows in place."""
+    nq = q_indptr.size - 1
+    for c in nb.prange(n_chunks):
+        scratch = make_scratch(n_docs, block_size)
+        for qi in range(c, nq, n_chunks):
+            a = q_indptr[qi]
+            b = q_indptr[qi + 1]
+            q_t = q_indices[a:b]
+            q_w = q_values[a:b]
+            if mode == MODE_EXACT:
+                sizes[qi] = search_exact(
+                    q_t, q_w, seg, block_size, scale, bound_scale, deleted, k, hs[qi], ho[qi], sizes[qi], scratch
+                )
+            elif mode == MODE_APPROXIMATE:
+                sizes[qi] = search_approximate(
+                    q_t, q_w, seg, block_size, scale, bound_scale, deleted, k, hs[qi], ho[qi], sizes[qi],
+                    scratch, alpha, query_cut, max_blocks,
+                )
+            else:
+                sizes[qi] = search_exhaustive(
+                    q_t, q_w, seg, block_size, scale, deleted, n_docs, k, hs[qi], ho[qi], sizes[qi]
+                )
+
+
+@nb.njit(cache=True, nogil=True)
+def search_single(
+    q_t, q_w, seg, block_size, n_docs, scale, bound_scale, deleted,
+    k, mode, alpha, query_cut, max_blocks, hs, ho, size, scratch,
+) -> int:
+    """One query over one segment with caller-owned scratch (the low-latency path)."""
+    if mode == MODE_EXACT:
+        return search_exact(q_t, q_w, seg, block_size, scale, bound_scale, deleted, k, hs, ho, size, scratch)
+    if mode == MODE_APPROXIMATE:
+        return search_approximate(
+            q_t, q_w, seg, block_size, scale, bound_scale, deleted, k, hs, ho, size, scratch,
+            alpha, query_cut, max_blocks,
+        )
+    return search_exhaustive(q_t, q_w, seg, block_size, scale, deleted, n_docs, k, hs, ho, size)
+
+
+@nb.njit(cache=True, nogil=True)
+def make_scratch(n_docs, block_size):
+    """Per-thread buffers of one segment's search, reused across queries."""
+    n_blocks = (n_docs + block_size - 1) // block_size
+    return (
+        np.zeros(n_blocks, np.float32),
+        np.empty(n_blocks, np.int32),
+        np.zeros(N_BUCKETS + 1, np.int64),
+        np.zeros(block_size, np.float32),
+    )
+
+
+@nb.njit(cache=True, nogil=True)
+def finish_heaps(hs, ho, sizes) -> None:
+    """Sort every heap row best first, in place."""
+    for i in range(sizes.size):
+        heap_sort_desc(hs[i], ho[i], sizes[i])

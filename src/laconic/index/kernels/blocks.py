@@ -1,0 +1,174 @@
+"""Block-max building blocks shared by the exact and approximate query loops.
+
+A segment's arguments travel as one tuple ``seg = (term_ptr, term_blocks,
+term_max, pair_ptr, post_doc, post_w, doc_order)`` (see docs/index-format.md).
+Upper bounds are kept in "bound units" (u8 code x query weight) and turned into
+scores by multiplying with the segment's ``bound_scale``.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+from laconic.index.kernels.topk_heap import heap_push, worse
+
+N_BUCKETS = 2048  # granularity of the block visiting order (fraction of the best bound)
+BOUND_SLACK = 1e-4  # relative float32 slack: a bound must never undercut a true score
+
+
+@nb.njit(cache=True, nogil=True)
+def query_terms(q_t: np.ndarray, q_w: np.ndarray, term_ptr: np.ndarray):
+    """The query terms this segment holds: their pair ranges ``[lo, hi)`` and weights.
+
+    Terms outside the vocabulary, absent from the segment or with weight <= 0
+    are dropped (they cannot change any score).
+    """
+    vocab = term_ptr.size - 1
+    m = q_t.size
+    lo = np.empty(m, np.int64)
+    hi = np.empty(m, np.int64)
+    w = np.empty(m, np.float32)
+    n = 0
+    for i in range(m):
+        t = q_t[i]
+        if t < 0 or t >= vocab or not q_w[i] > 0:
+            continue
+        a = term_ptr[t]
+        b = term_ptr[t + 1]
+        if b > a:
+            lo[n] = a
+            hi[n] = b
+            w[n] = q_w[i]
+            n += 1
+    return lo[:n], hi[:n], w[:n]
+
+
+@nb.njit(cache=True, nogil=True)
+def accumulate_bounds(lo, hi, w, use, ids, maxes, ub) -> float:
+    """``ub[b] = sum_i w[i] * max code of term i in block b`` over terms ``use``; returns max(ub).
+
+    ``(ids, maxes)`` are the (term, block) lists; ``ub`` must be zero on entry.
+    This pass touches every (term, block) pair of the query terms once: BMP's
+    only cost proportional to list lengths.
+    """
+    for u in range(use.size):
+        i = use[u]
+        wi = w[i]
+        for j in range(lo[i], hi[i]):
+            ub[ids[j]] += wi * maxes[j]
+    best = 0.0
+    for b in range(ub.size):
+        if ub[b] > best:
+            best = ub[b]
+    return best
+
+
+@nb.njit(cache=True, nogil=True)
+def bucket_order(ub: np.ndarray, best: float, order: np.ndarray, starts: np.ndarray) -> None:
+    """Counting-sort blocks with a positive bound into ``N_BUCKETS`` buckets, best first.
+
+    Bucket ``q`` (``q = 0`` highest) holds ``order[starts[q]:starts[q + 1]]``, all
+    with bounds at most ``best * (N_BUCKETS - q) / N_BUCKETS``. O(blocks), no
+    full sort: exact search rarely gets past the first buckets.
+    """
+    nbk = N_BUCKETS
+    starts[:] = 0
+    inv = nbk / best
+    for b in range(ub.size):
+        v = ub[b]
+        if v > 0:
+            q = nbk - 1 - int(v * inv)
+            if q < 0:
+                q = 0
+            starts[q + 1] += 1
+    for q in range(nbk):
+        starts[q + 1] += starts[q]
+    fill = starts[:nbk].copy()
+    for b in range(ub.size):
+        v = ub[b]
+        if v > 0:
+            q = nbk - 1 - int(v * inv)
+            if q < 0:
+                q = 0
+            order[fill[q]] = b
+            fill[q] += 1
+
+
+@nb.njit(cache=True, nogil=True)
+def score_block(b, lo, hi, w, seg, block_size, scale, deleted, acc, hs, ho, size, k) -> int:
+    """Score every document of block ``b`` exactly and offer it to the heap.
+
+    For each query term, a binary search over its block ids finds its (term,
+    block) pair; the pair's postings add ``w * code`` into ``acc`` (one slot
+    per position). Terms are added in query order, as in the exhaustive
+    oracle, so equal vectors get bit-identical scores. Returns the new heap
+    size; ``acc`` is left zeroed.
+    """
+    term_blocks = seg[1]
+    pair_ptr = seg[3]
+    post_doc = seg[4]
+    post_w = seg[5]
+    doc_order = seg[6]
+    for i in range(lo.size):
+        a = lo[i]
+        c = hi[i]
+        while a < c:
+            mid = (a + c) >> 1
+            if term_blocks[mid] < b:
+                a = mid + 1
+            else:
+                c = mid
+        if a < hi[i] and term_blocks[a] == b:
+            wi = w[i]
+            for p in range(pair_ptr[a], pair_ptr[a + 1]):
+                acc[post_doc[p]] += wi * post_w[p]
+    first = b * block_size
+    for d in range(block_size):
+        s = acc[d]
+        if s > 0:
+            acc[d] = 0.0
+            g = doc_order[first + d]
+            if deleted[g]:
+                continue
+            sc = np.float32(s * scale)
+            if size < k or worse(hs[0], ho[0], sc, g):
+                size = heap_push(hs, ho, size, k, sc, g)
+    return size
+
+
+@nb.njit(cache=True, nogil=True)
+def explain_docs(q_t, q_w, positions, seg, block_size) -> np.ndarray:
+    """Stored weight code of each query term in each document (0 when absent).
+
+    Returns a float64 (len(positions), len(q_t)) matrix; used by ``explain``.
+    """
+    term_ptr = seg[0]
+    term_blocks = seg[1]
+    pair_ptr = seg[3]
+    post_doc = seg[4]
+    post_w = seg[5]
+    vocab = term_ptr.size - 1
+    out = np.zeros((positions.size, q_t.size), np.float64)
+    for di in range(positions.size):
+        p = positions[di]
+        b = p // block_size
+        off = p - b * block_size
+        for i in range(q_t.size):
+            t = q_t[i]
+            if t < 0 or t >= vocab:
+                continue
+            a = term_ptr[t]
+            c = term_ptr[t + 1]
+            end = c
+            while a < c:
+                mid = (a + c) >> 1
+                if term_blocks[mid] < b:
+                    a = mid + 1
+                else:
+                    c = mid
+            if a < end and term_blocks[a] == b:
+                for j in range(pair_ptr[a], pair_ptr[a + 1]):
+                    if post_doc[j] == off:
+                        out[di, i] = post_w[j]
+    return out

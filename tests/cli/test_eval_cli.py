@@ -1,0 +1,73 @@
+"""`laconic eval` end to end, in process (main() maps LaconicError to exit 2)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from laconic.cli.main import main
+from laconic.evaluation import load_beir, write_beir
+
+
+@pytest.fixture(scope="module")
+def small_dir(beir_dir, tmp_path_factory) -> Path:
+    ds = load_beir(beir_dir / "scifact", "test").subset(60, max_queries=12)
+    return write_beir(ds, tmp_path_factory.mktemp("cli") / "scifact")
+
+
+def _run(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
+    monkeypatch.setattr(sys, "argv", ["laconic", "eval", *args])
+    with pytest.raises(SystemExit) as exc:
+        main()
+    out = capsys.readouterr()
+    return exc.value.code or 0, out.out, out.err
+
+
+def test_bm25_default_output_dir(monkeypatch, capsys, tmp_path, small_dir):
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = _run(monkeypatch, capsys, "--baseline", "bm25", "--dataset", str(small_dir), "--k", "50", "--quiet")
+    assert code == 0, out
+    folder = tmp_path / "runs" / "eval" / "scifact-bm25"
+    report = json.loads((folder / "report.json").read_text())
+    assert report["system"] == "bm25" and report["k"] == 50 and report["n_docs"] == 60
+    assert f"nDCG@10={report['metrics']['nDCG@10']:.4f}" in out
+    assert len((folder / "run.trec").read_text().splitlines()) <= report["n_queries"] * 50
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--baseline", "bm25", "--dataset", "/nonexistent/beir"], "dataset folder not found"),
+        (["--baseline", "bm25", "--model", "m", "--dataset", "."], "exactly one of --model or --baseline"),
+        (["--baseline", "splade", "--dataset", "."], "unknown baseline 'splade'"),
+        (["--baseline", "bm25", "--split", "dev", "--dataset", "{small}"], "unknown split 'dev'"),
+        (["--model", "/no/such/model", "--dataset", "{small}"], "/no/such/model"),
+        (["--model", "nomodel", "--dataset", "{small}"], "model folder not found"),
+        (["--model", "{small}", "--dataset", "{small}", "--mode", "approximate", "--alpha", "2"], "alpha must be in (0, 1]"),
+        (["--model", "{small}", "--dataset", "{small}", "--mode", "fast"], "unknown mode 'fast'"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(monkeypatch, capsys, small_dir, args, message):
+    args = [a.replace("{small}", str(small_dir)) for a in args]
+    code, _, err = _run(monkeypatch, capsys, *args)
+    assert code == 2
+    assert err.startswith("laconic: error: ") and message in err and err.count("\n") == 1
+
+
+def test_model_eval_with_tiny_llama(monkeypatch, capsys, tmp_path, small_dir, tiny_llama_dir):
+    out_dir = tmp_path / "out"
+    code, out, _ = _run(
+        monkeypatch, capsys,
+        "--model", str(tiny_llama_dir), "--dataset", str(small_dir), "--k", "20", "--max-length", "64",
+        "--output-dir", str(out_dir), "--threads", "1", "--mode", "approximate", "--alpha", "1.0", "--quiet", "--keep-index",
+    )
+    assert code == 0, out
+    report = json.loads((out_dir / "report.json").read_text())
+    assert report["system"] == "laconic" and report["mode"] == "approximate" and report["config"]["threads"] == 1
+    assert "alpha=1.0" in report["config"]["search_params"]
+    assert 0.0 <= report["metrics"]["nDCG@10"] <= 1.0 and report["nnz"]["mean_doc"] > 0
+    assert report["memory"]["index_disk_bytes"] > 0 and (out_dir / "index").is_dir()
+    assert len((out_dir / "run.trec").read_text().splitlines()) == report["n_queries"] * 20
