@@ -64,6 +64,13 @@ def accumulate_bounds(lo, hi, w, use, ids, maxes, ub) -> float:
     return best
 
 
+@nb.njit(cache=True, nogil=True, inline="always")
+def _bucket(v: float, inv: float, nbk: int) -> int:
+    """Bucket of a positive bound ``v``: 0 for the best bound, clamped at 0."""
+    q = nbk - 1 - int(v * inv)
+    return q if q > 0 else 0
+
+
 @nb.njit(cache=True, nogil=True)
 def bucket_order(ub: np.ndarray, best: float, order: np.ndarray, starts: np.ndarray) -> None:
     """Counting-sort blocks with a positive bound into ``N_BUCKETS`` buckets, best first.
@@ -76,21 +83,14 @@ def bucket_order(ub: np.ndarray, best: float, order: np.ndarray, starts: np.ndar
     starts[:] = 0
     inv = nbk / best
     for b in range(ub.size):
-        v = ub[b]
-        if v > 0:
-            q = nbk - 1 - int(v * inv)
-            if q < 0:
-                q = 0
-            starts[q + 1] += 1
+        if ub[b] > 0:
+            starts[_bucket(ub[b], inv, nbk) + 1] += 1
     for q in range(nbk):
         starts[q + 1] += starts[q]
     fill = starts[:nbk].copy()
     for b in range(ub.size):
-        v = ub[b]
-        if v > 0:
-            q = nbk - 1 - int(v * inv)
-            if q < 0:
-                q = 0
+        if ub[b] > 0:
+            q = _bucket(ub[b], inv, nbk)
             order[fill[q]] = b
             fill[q] += 1
 

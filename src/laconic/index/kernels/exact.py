@@ -14,9 +14,8 @@
 from __future__ import annotations
 
 import numba as nb
-import numpy as np
 
-from laconic.index.kernels.blocks import BOUND_SLACK, N_BUCKETS, accumulate_bounds, bucket_order, query_terms, score_block
+from laconic.index.kernels.approximate import search_approximate
 
 
 @nb.njit(cache=True, nogil=True)
@@ -24,24 +23,8 @@ def search_exact(q_t, q_w, seg, block_size, scale, bound_scale, deleted, k, hs, 
     """Exact top-k of one query over one segment, merged into heap ``(hs, ho, size)``.
 
     ``scratch = (ub f32[n_blocks], order i32[n_blocks], starts i64[N_BUCKETS + 1],
-    acc f32[block_size] zeroed)``. Returns the new heap size.
+    acc f32[block_size] zeroed)``. Returns the new heap size. Exact search is the
+    approximate loop with every knob off (alpha 1, no query cut, no block cap):
+    one loop to keep correct, and its pruning is already safe at those settings.
     """
-    ub, order, starts, acc = scratch
-    lo, hi, w = query_terms(q_t, q_w, seg[0])
-    if lo.size == 0:
-        return size
-    ub[:] = 0.0
-    best = accumulate_bounds(lo, hi, w, np.arange(lo.size), seg[1], seg[2], ub)
-    if best <= 0:
-        return size
-    bucket_order(ub, best, order, starts)
-    f = bound_scale * (1.0 + BOUND_SLACK)
-    for q in range(N_BUCKETS):
-        if size == k and best * (N_BUCKETS - q) / N_BUCKETS * f < hs[0]:
-            break
-        for x in range(starts[q], starts[q + 1]):
-            b = order[x]
-            if size == k and ub[b] * f < hs[0]:
-                continue
-            size = score_block(b, lo, hi, w, seg, block_size, scale, deleted, acc, hs, ho, size, k)
-    return size
+    return search_approximate(q_t, q_w, seg, block_size, scale, bound_scale, deleted, k, hs, ho, size, scratch, 1.0, 0, 0)
