@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from laconic.evaluation.datasets import BeirDataset, load_beir
-from laconic.evaluation.sparse_system import model_display_name
+from laconic.evaluation.sparse_system import LaconicSystem
 from laconic.sparse import SparseVectors
 
 __all__ = ["LaconicMtebModel", "beir_task"]
@@ -58,12 +58,13 @@ class LaconicMtebModel:
             from laconic.encoder import SparseEncoder
 
             encoder = SparseEncoder.from_pretrained(encoder)
-        self.encoder = encoder
-        self.mode, self.params, self.build_config, self.threads = mode, params, build_config, threads
-        self.batch_size = batch_size
-        self.name = name or model_display_name(encoder)
-        self._index_factory = index_factory
-        self._index: Any = None
+        # Encoding, index building and search are the harness's own (LaconicSystem), so
+        # mteb and `laconic eval` score exactly the same system.
+        self.system = LaconicSystem(
+            encoder, mode=mode, params=params, build_config=build_config,
+            batch_size=batch_size, name=name, index_factory=index_factory,
+        )
+        self.encoder, self.threads, self.name = encoder, threads, self.system.name
         self._doc_vectors: SparseVectors | None = None
         self._row_of: dict[str, int] = {}
 
@@ -78,7 +79,7 @@ class LaconicMtebModel:
         )
 
     def _batch_size(self, encode_kwargs: dict[str, Any] | None) -> int:
-        return int((encode_kwargs or {}).get("batch_size") or self.batch_size)
+        return int((encode_kwargs or {}).get("batch_size") or self.system.batch_size)
 
     def index(self, corpus: Any, *, task_metadata: Any = None, hf_split: str = "", hf_subset: str = "", encode_kwargs: dict[str, Any] | None = None, num_proc: int | None = None, **kwargs: Any) -> None:
         """Encode the corpus (``id``, ``title``, ``text`` columns) and build our index."""
@@ -88,12 +89,7 @@ class LaconicMtebModel:
         texts = corpus["text"] if "text" in columns else [""] * len(ids)
         docs = [{"title": t or "", "text": x or ""} for t, x in zip(titles, texts)]
         vectors = self.encoder.encode_documents(docs, batch_size=self._batch_size(encode_kwargs), ids=ids)
-        factory = self._index_factory
-        if factory is None:
-            from laconic.index import SparseIndex
-
-            factory = SparseIndex.build
-        self._index = factory(vectors, ids=ids, config=self.build_config, show_progress=None)
+        self.system.build(vectors, ids)
         self._doc_vectors = vectors
         self._row_of = {d: i for i, d in enumerate(ids)}
 
@@ -111,7 +107,7 @@ class LaconicMtebModel:
         **kwargs: Any,
     ) -> dict[str, dict[str, float]]:
         """Top-``top_k`` ``{qid: {doc_id: score}}``; with ``top_ranked`` (re-ranking tasks) only those docs are scored."""
-        if self._index is None:
+        if self.system.index is None:
             raise RuntimeError("search() called before index()")
         qids = [str(i) for i in queries["id"]]
         texts = list(queries["text"])
@@ -121,8 +117,8 @@ class LaconicMtebModel:
         if top_ranked is not None:
             return self._rerank(qids, qvecs, top_ranked, top_k)
         k = max(1, min(int(top_k), len(self._row_of)))
-        res = self._index.search(qvecs, k=k, mode=self.mode, params=self.params, threads=self.threads)
-        return {q: dict(zip(map(str, ids), map(float, scores))) for q, ids, scores in zip(qids, res.ids, res.scores)}
+        ids, scores = self.system.search(qvecs, k, threads=self.threads)
+        return {q: dict(zip(map(str, i), map(float, sc))) for q, i, sc in zip(qids, ids, scores)}
 
     def _rerank(self, qids: list[str], qvecs: SparseVectors, top_ranked: dict[str, list[str]], top_k: int) -> dict[str, dict[str, float]]:
         """Exact dot products against each query's candidate list (a sparse matrix product per query)."""
