@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import stat
 
 import pytest
 
 from laconic.errors import InputError
-from laconic.storage import atomic_directory, atomic_file, atomic_write_text, file_sha256
+from laconic.storage import atomic_directory, atomic_file, atomic_write_bytes, atomic_write_text, file_sha256
 
 
 class Boom(RuntimeError):
@@ -65,3 +67,24 @@ def test_input_error_names_file_line_field():
     err = InputError("missing", path="corpus.jsonl", line=7, field="_id")
     assert str(err) == "corpus.jsonl:7: field '_id': missing"
     assert isinstance(err, ValueError)
+
+
+def test_published_files_and_directories_follow_the_umask(tmp_path):
+    """mkstemp/mkdtemp make 0600/0700 entries; published ones must be readable as a plain write's would be."""
+    old = os.umask(0o022)
+    try:
+        atomic_write_text(tmp_path / "new.json", "{}")
+        with atomic_directory(tmp_path / "index") as d:
+            (d / "part.npy").write_bytes(b"x")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(os.stat(tmp_path / "new.json").st_mode) == 0o644
+    assert stat.S_IMODE(os.stat(tmp_path / "index").st_mode) == 0o755
+
+
+def test_replacing_a_file_keeps_its_mode(tmp_path):
+    target = tmp_path / "weights.bin"
+    target.write_bytes(b"old")
+    os.chmod(target, 0o640)
+    atomic_write_bytes(target, b"new")
+    assert target.read_bytes() == b"new" and stat.S_IMODE(os.stat(target).st_mode) == 0o640

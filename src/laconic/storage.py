@@ -31,6 +31,28 @@ def fsync_dir(path: str | Path) -> None:
         os.close(fd)
 
 
+def _umask() -> int:
+    """The process umask (read by setting it, so restore it at once)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _publish_mode(tmp: str | Path, target: Path, default: int) -> None:
+    """Give a temporary file or directory the mode a plain write would have given ``target``.
+
+    ``mkstemp``/``mkdtemp`` create 0600/0700 entries; published as is, an index or
+    a model written by one user could not be read by the service account that
+    serves it. Replacing an existing file keeps its mode; a new one gets
+    ``default & ~umask``, as ``open``/``mkdir`` would.
+    """
+    try:
+        mode = os.stat(target).st_mode & 0o7777
+    except FileNotFoundError:
+        mode = default & ~_umask()
+    os.chmod(tmp, mode)
+
+
 @contextlib.contextmanager
 def atomic_file(path: str | Path, mode: str = "wb") -> Iterator[IO]:
     """Open a temporary sibling of ``path`` for writing; publish it on success.
@@ -47,6 +69,7 @@ def atomic_file(path: str | Path, mode: str = "wb") -> Iterator[IO]:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
+        _publish_mode(tmp, path, 0o666)
         os.replace(tmp, path)
         fsync_dir(path.parent)
     except BaseException:
@@ -102,6 +125,7 @@ def atomic_directory(path: str | Path) -> Iterator[Path]:
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
     try:
         yield tmp
+        _publish_mode(tmp, path, 0o777)
         for root, _dirs, files in os.walk(tmp):
             for name in files:
                 fd = os.open(os.path.join(root, name), os.O_RDONLY)

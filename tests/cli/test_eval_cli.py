@@ -71,3 +71,48 @@ def test_model_eval_with_tiny_llama(monkeypatch, capsys, tmp_path, small_dir, ti
     assert 0.0 <= report["metrics"]["nDCG@10"] <= 1.0 and report["nnz"]["mean_doc"] > 0
     assert report["memory"]["index_disk_bytes"] > 0 and (out_dir / "index").is_dir()
     assert len((out_dir / "run.trec").read_text().splitlines()) == report["n_queries"] * 20
+
+
+def test_saved_index_is_reused_without_encoding_the_corpus(monkeypatch, capsys, tmp_path, small_dir, tiny_llama_dir):
+    """--keep-index then --index: the same run (exact search is deterministic), and no corpus encoding."""
+    first, second = tmp_path / "first", tmp_path / "second"
+    common = ["--model", str(tiny_llama_dir), "--dataset", str(small_dir), "--k", "20", "--max-length", "64",
+              "--threads", "1", "--no-latency", "--quiet"]
+    assert _run(monkeypatch, capsys, *common, "--output-dir", str(first), "--keep-index")[0] == 0
+
+    from laconic.encoder import SparseEncoder
+
+    def no_corpus_encoding(self, *args, **kwargs):
+        raise AssertionError("the corpus was encoded although --index was given")
+
+    monkeypatch.setattr(SparseEncoder, "encode_documents", no_corpus_encoding)
+    code, out, _ = _run(monkeypatch, capsys, *common, "--output-dir", str(second), "--index", str(first / "index"))
+    assert code == 0, out
+    a, b = (json.loads((d / "report.json").read_text()) for d in (first, second))
+    assert b["config"]["index_path"] == str(first / "index")
+    assert b["metrics"] == a["metrics"] and b["nnz"] == a["nnz"]
+    assert b["memory"]["index_bytes"] == a["memory"]["index_bytes"]
+    assert (second / "run.trec").read_text() == (first / "run.trec").read_text()
+
+
+def test_index_of_another_corpus_is_refused(monkeypatch, capsys, tmp_path, beir_dir, small_dir, tiny_llama_dir):
+    """An index whose ids differ from the dataset's would give wrong scores silently: exit 2, naming the index."""
+    other = write_beir(load_beir(beir_dir / "scifact", "test").subset(40, max_queries=8), tmp_path / "other" / "scifact")
+    common = ["--model", str(tiny_llama_dir), "--k", "10", "--max-length", "64", "--threads", "1", "--no-latency", "--quiet"]
+    assert _run(monkeypatch, capsys, *common, "--dataset", str(other), "--output-dir", str(tmp_path / "o"), "--keep-index")[0] == 0
+    code, _, err = _run(monkeypatch, capsys, *common, "--dataset", str(small_dir), "--index", str(tmp_path / "o" / "index"))
+    assert code == 2 and err.count("\n") == 1
+    assert str(tmp_path / "o" / "index") in err and "the index holds 40 documents, the dataset 60" in err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--baseline", "bm25", "--index", "x"], "--index needs --model"),
+        (["--model", "{model}", "--index", "/no/such/index"], "index folder not found"),
+    ],
+)
+def test_bad_index_option(monkeypatch, capsys, small_dir, tiny_llama_dir, args, message):
+    args = [a.replace("{model}", str(tiny_llama_dir)) for a in args]
+    code, _, err = _run(monkeypatch, capsys, *args, "--dataset", str(small_dir))
+    assert code == 2 and message in err

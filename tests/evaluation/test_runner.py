@@ -71,3 +71,12 @@ def test_evaluate_tiny_llama_matches_brute_force(tiny_llama_dir, scifact_small, 
     assert report.nnz["mean_doc"] == pytest.approx(docs.nnz / len(docs))
     assert report.memory["dense_hidden_size"] == 32
     assert (tmp_path / "e" / "run.trec").is_file() and (tmp_path / "e" / "report.json").is_file()
+
+    # the same index, saved and passed back by path: same run, corpus not encoded again
+    from laconic.index import SparseIndex
+
+    SparseIndex.build(docs, ids=small.doc_ids).save(tmp_path / "saved")
+    encoder.encode_documents = None  # any corpus encoding would fail
+    again = evaluate(encoder, small, k=50, batch_size=16, index=tmp_path / "saved", latency=False, quiet=True)
+    assert again.run == report.run and again.config["index_path"] == str(tmp_path / "saved")
+    assert again.nnz["mean_doc"] == pytest.approx(report.nnz["mean_doc"])

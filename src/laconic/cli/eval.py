@@ -43,6 +43,9 @@ def register(app: typer.Typer) -> None:
         device: Optional[str] = typer.Option(None, "--device", help="torch device for encoding (default: cuda if available)."),
         ignore_identical_ids: bool = typer.Option(False, "--ignore-identical-ids", help="Drop hits whose id equals the query id (ArguAna)."),
         keep_index: bool = typer.Option(False, "--keep-index", help="Also save the index into the output folder."),
+        index: Optional[Path] = typer.Option(
+            None, "--index", help="Search this saved index (e.g. an earlier --keep-index) instead of encoding the corpus."
+        ),
         quiet: bool = typer.Option(False, "--quiet", help="Do not print the results table."),
     ) -> None:
         """Evaluate on a BEIR dataset: nDCG@10, Recall@100, MRR@10, timings, sparsity and index memory."""
@@ -58,6 +61,10 @@ def register(app: typer.Typer) -> None:
             raise InputError(f"unknown mode {mode!r} (exact or approximate)", field="mode")
         if not dataset.is_dir():
             raise InputError("dataset folder not found", path=dataset)
+        if index is not None and model is None:
+            raise InputError("--index needs --model (queries are still encoded)", field="index")
+        if index is not None and not index.is_dir():
+            raise InputError("index folder not found", path=index)
 
         from laconic.evaluation import baselines, runner
 
@@ -92,10 +99,20 @@ def register(app: typer.Typer) -> None:
                 from laconic.index import SearchParams
 
                 params = SearchParams(**{name: v for name, v in knobs.items() if v is not None})
+            prebuilt = None
+            if index is not None:  # checked before the model loads: fail in seconds, not minutes
+                from laconic.evaluation.sparse_system import check_index_ids
+                from laconic.index import SparseIndex
+
+                prebuilt = SparseIndex.open(index)
+                check_index_ids(prebuilt, ds.doc_ids, index)
             encoder = SparseEncoder.from_pretrained(
                 model, device=device, query_max_length=max_length, document_max_length=max_length
             )
-            system = LaconicSystem(encoder, mode=mode, params=params, batch_size=batch_size, name=model_display_name(model))
+            system = LaconicSystem(
+                encoder, mode=mode, params=params, batch_size=batch_size, name=model_display_name(model),
+                index=prebuilt, index_path=index,
+            )
         out = output_dir or runner.default_output_dir(ds.name, system.name)
         report = runner.run_system(system, ds, output_dir=out, **common)
         metrics = "  ".join(f"{name}={value:.4f}" for name, value in report.metrics.items())

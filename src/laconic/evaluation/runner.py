@@ -185,6 +185,7 @@ def evaluate(
     document_max_length: int | None = 256,
     show_progress: bool | None = None,
     quiet: bool = False,
+    index: Any = None,
 ) -> EvalReport:
     """Evaluate a LACONIC model on a BEIR dataset with our index; returns an :class:`EvalReport`.
 
@@ -204,6 +205,9 @@ def evaluate(
         device, dtype: where and in what precision to load the model (path only).
         query_max_length, document_max_length: token limits when loading from a path
             (256 for both, the paper's evaluation setting).
+        index: a built ``SparseIndex`` of this corpus, or the folder of a saved one
+            (e.g. from ``keep_index=True``): the corpus is not encoded again, so
+            search settings can be compared cheaply.
 
     Example:
         >>> report = evaluate("runs/laconic-1b", "../shared/data/beir/scifact")  # doctest: +SKIP
@@ -221,8 +225,15 @@ def evaluate(
             query_max_length=query_max_length,
             document_max_length=document_max_length,
         )
+    index_path = None
+    if isinstance(index, (str, Path)):
+        from laconic.index import SparseIndex
+
+        index_path, index = index, SparseIndex.open(index)
     system = LaconicSystem(
         encoder,
+        index=index,
+        index_path=index_path,
         mode=mode,
         params=params,
         build_config=build_config,

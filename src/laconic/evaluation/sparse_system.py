@@ -8,12 +8,13 @@ from typing import Any
 
 import numpy as np
 
+from laconic.errors import InputError
 from laconic.evaluation.datasets import BeirDataset
 from laconic.evaluation.memory import directory_bytes, index_memory, stats_bytes
 from laconic.evaluation.system import RetrievalSystem
 from laconic.sparse import SparseVectors
 
-__all__ = ["LaconicSystem", "model_display_name"]
+__all__ = ["LaconicSystem", "check_index_ids", "model_display_name"]
 
 
 def model_display_name(model: Any) -> str:
@@ -38,6 +39,20 @@ def _json_safe(value: Any) -> Any:
     return value if isinstance(value, (int, float, str, bool, type(None))) else repr(value)
 
 
+def check_index_ids(index: Any, doc_ids: list[str], path: str | Path | None = None) -> None:
+    """Refuse an index that is not of this corpus: its scores would be silently wrong."""
+    have, want = set(index.ids()), set(doc_ids)
+    if have != want:
+        missing, extra = len(want - have), len(have - want)
+        example = next(iter(sorted(want - have) or sorted(have - want)))
+        raise InputError(
+            f"the index holds {len(have):,} documents, the dataset {len(want):,}: {missing:,} dataset ids are "
+            f"missing from it and {extra:,} of its ids are not in the dataset (e.g. {example!r}); "
+            "rebuild it for this corpus (and the same --max-docs)",
+            path=path,
+        )
+
+
 class LaconicSystem(RetrievalSystem):
     """Encode with a :class:`laconic.SparseEncoder`, index and search with :class:`laconic.SparseIndex`.
 
@@ -50,6 +65,11 @@ class LaconicSystem(RetrievalSystem):
         name: display name (default: the model folder's name).
         index_factory: callable ``(vectors, ids, config, show_progress) -> index``;
             None means ``SparseIndex.build``.
+        index: an already built index of this corpus (e.g. ``SparseIndex.open`` of a
+            ``--keep-index`` folder): corpus encoding and the build are skipped, so
+            search knobs can be swept without re-encoding. Its ids must be the
+            dataset's document ids.
+        index_path: where ``index`` was loaded from (named in errors and the report).
     """
 
     kind = "laconic"
@@ -64,6 +84,8 @@ class LaconicSystem(RetrievalSystem):
         batch_size: int = 32,
         name: str | None = None,
         index_factory: Any = None,
+        index: Any = None,
+        index_path: str | Path | None = None,
     ) -> None:
         self.encoder = encoder
         self.mode = mode
@@ -72,14 +94,30 @@ class LaconicSystem(RetrievalSystem):
         self.batch_size = batch_size
         self.name = name or model_display_name(encoder)
         self._index_factory = index_factory
-        self.index: Any = None
+        self.index: Any = index
+        self._prebuilt = index is not None
+        self.index_path = str(index_path) if index_path is not None else None
 
-    def encode_corpus(self, dataset: BeirDataset, show_progress: bool | None = None) -> SparseVectors:
+    def encode_corpus(self, dataset: BeirDataset, show_progress: bool | None = None) -> SparseVectors | None:
+        if self._prebuilt:
+            self._check_prebuilt(dataset.doc_ids)
+            return None
         return self.encoder.encode_documents(
             dataset.documents, batch_size=self.batch_size, show_progress=show_progress, ids=dataset.doc_ids
         )
 
-    def build(self, encoded_corpus: SparseVectors, doc_ids: list[str], show_progress: bool | None = None) -> None:
+    def _check_prebuilt(self, doc_ids: list[str]) -> None:
+        vocab = getattr(self.encoder, "vocab_size", None)
+        if vocab is not None and int(vocab) != int(self.index.vocab_size):
+            raise InputError(
+                f"the index was built for a {self.index.vocab_size:,}-term vocabulary, the model has {int(vocab):,} terms",
+                path=self.index_path,
+            )
+        check_index_ids(self.index, doc_ids, self.index_path)
+
+    def build(self, encoded_corpus: SparseVectors | None, doc_ids: list[str], show_progress: bool | None = None) -> None:
+        if self._prebuilt:
+            return
         factory = self._index_factory
         if factory is None:
             from laconic.index import SparseIndex
@@ -94,7 +132,10 @@ class LaconicSystem(RetrievalSystem):
         res = self.index.search(encoded_queries, k=k, mode=self.mode, params=self.params, threads=threads)
         return res.ids, res.scores
 
-    def mean_nnz(self, encoded: SparseVectors) -> float:
+    def mean_nnz(self, encoded: SparseVectors | None) -> float:
+        if encoded is None:  # a prebuilt index: its postings are the corpus's non-zeros
+            stats = self.index.stats()
+            return stats["postings"] / max(stats["documents"], 1)
         return encoded.nnz / max(len(encoded), 1)
 
     def hidden_size(self) -> int | None:
@@ -132,4 +173,6 @@ class LaconicSystem(RetrievalSystem):
             out["search_params"] = repr(self.params)
         if self.build_config is not None:
             out["build_config"] = repr(self.build_config)
+        if self.index_path is not None:
+            out["index_path"] = self.index_path
         return out

@@ -307,6 +307,11 @@ class SparseIndex:
             out.append(pairs)
         return out
 
+    def ids(self) -> list[str]:
+        """Ids of the live (not deleted) documents, in index order."""
+        snap = self._snap
+        return [d for d, gone in zip(snap.ids.to_list(), snap.deleted.tolist()) if not gone]
+
     def __len__(self) -> int:
         snap = self._snap
         return int(snap.deleted.size - snap.deleted.sum())
