@@ -13,13 +13,14 @@ import ctypes
 import errno
 import hashlib
 import os
+import secrets
 import shutil
-import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, TypeVar
 
 _CHUNK = 1 << 20
+T = TypeVar("T")
 
 
 def fsync_dir(path: str | Path) -> None:
@@ -31,26 +32,26 @@ def fsync_dir(path: str | Path) -> None:
         os.close(fd)
 
 
-def _umask() -> int:
-    """The process umask (read by setting it, so restore it at once)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+def _temp_sibling(path: Path, create: Callable[[Path], T]) -> tuple[Path, T]:
+    """Create a fresh ``.<name>.tmp-<random>`` sibling of ``path``: ``(tmp, create(tmp))``.
 
-
-def _publish_mode(tmp: str | Path, target: Path, default: int) -> None:
-    """Give a temporary file or directory the mode a plain write would have given ``target``.
-
-    ``mkstemp``/``mkdtemp`` create 0600/0700 entries; published as is, an index or
-    a model written by one user could not be read by the service account that
-    serves it. Replacing an existing file keeps its mode; a new one gets
-    ``default & ~umask``, as ``open``/``mkdir`` would.
+    Why not ``mkstemp``/``mkdtemp``: they create 0600/0700 entries, so a published
+    index or model could not be read by the service account that serves it.
+    Creating with mode 0666/0777 lets the kernel apply the umask, as a plain
+    ``open``/``mkdir`` would, without touching the process-wide umask.
     """
-    try:
-        mode = os.stat(target).st_mode & 0o7777
-    except FileNotFoundError:
-        mode = default & ~_umask()
-    os.chmod(tmp, mode)
+    while True:
+        tmp = path.parent / f".{path.name}.tmp-{secrets.token_hex(6)}"
+        try:
+            return tmp, create(tmp)
+        except FileExistsError:
+            continue
+
+
+def _keep_mode(tmp: Path, target: Path) -> None:
+    """Replacing an existing file or directory keeps its permissions."""
+    with contextlib.suppress(FileNotFoundError):
+        os.chmod(tmp, os.stat(target).st_mode & 0o7777)
 
 
 @contextlib.contextmanager
@@ -63,13 +64,13 @@ def atomic_file(path: str | Path, mode: str = "wb") -> Iterator[IO]:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.tmp-", dir=path.parent)
+    tmp, fd = _temp_sibling(path, lambda name: os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
     try:
         with os.fdopen(fd, mode) as handle:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
-        _publish_mode(tmp, path, 0o666)
+        _keep_mode(tmp, path)
         os.replace(tmp, path)
         fsync_dir(path.parent)
     except BaseException:
@@ -122,10 +123,10 @@ def atomic_directory(path: str | Path) -> Iterator[Path]:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
+    tmp, _ = _temp_sibling(path, lambda name: os.mkdir(name, 0o777))
     try:
         yield tmp
-        _publish_mode(tmp, path, 0o777)
+        _keep_mode(tmp, path)
         for root, _dirs, files in os.walk(tmp):
             for name in files:
                 fd = os.open(os.path.join(root, name), os.O_RDONLY)

@@ -96,6 +96,20 @@ def bucket_order(ub: np.ndarray, best: float, order: np.ndarray, starts: np.ndar
 
 
 @nb.njit(cache=True, nogil=True)
+def find_pair(term_blocks, lo, hi, b) -> int:
+    """Index of block ``b`` in one term's sorted block ids ``term_blocks[lo:hi]``, or -1 (binary search)."""
+    a = lo
+    c = hi
+    while a < c:
+        mid = (a + c) >> 1
+        if term_blocks[mid] < b:
+            a = mid + 1
+        else:
+            c = mid
+    return a if a < hi and term_blocks[a] == b else -1
+
+
+@nb.njit(cache=True, nogil=True)
 def score_block(b, lo, hi, w, seg, block_size, scale, deleted, acc, hs, ho, size, k) -> int:
     """Score every document of block ``b`` exactly and offer it to the heap.
 
@@ -111,15 +125,8 @@ def score_block(b, lo, hi, w, seg, block_size, scale, deleted, acc, hs, ho, size
     post_w = seg[5]
     doc_order = seg[6]
     for i in range(lo.size):
-        a = lo[i]
-        c = hi[i]
-        while a < c:
-            mid = (a + c) >> 1
-            if term_blocks[mid] < b:
-                a = mid + 1
-            else:
-                c = mid
-        if a < hi[i] and term_blocks[a] == b:
+        a = find_pair(term_blocks, lo[i], hi[i], b)
+        if a >= 0:
             wi = w[i]
             for p in range(pair_ptr[a], pair_ptr[a + 1]):
                 acc[post_doc[p]] += wi * post_w[p]
@@ -158,16 +165,8 @@ def explain_docs(q_t, q_w, positions, seg, block_size) -> np.ndarray:
             t = q_t[i]
             if t < 0 or t >= vocab:
                 continue
-            a = term_ptr[t]
-            c = term_ptr[t + 1]
-            end = c
-            while a < c:
-                mid = (a + c) >> 1
-                if term_blocks[mid] < b:
-                    a = mid + 1
-                else:
-                    c = mid
-            if a < end and term_blocks[a] == b:
+            a = find_pair(term_blocks, term_ptr[t], term_ptr[t + 1], b)
+            if a >= 0:
                 for j in range(pair_ptr[a], pair_ptr[a + 1]):
                     if post_doc[j] == off:
                         out[di, i] = post_w[j]
