@@ -67,12 +67,12 @@ def test_two_phase_curriculum_end_to_end(tiny_llama_dir, beir_dir, tmp_path):
 
     # phase 1: weak pairs, in-batch negatives (full fine-tuning: a tiny model learns fast enough)
     _invoke(["train", "--preset", "laconic-1b-phase1", "--model", tiny_llama_dir, "--train-data", pairs,
-             "--output-dir", tmp_path / "p1", "--max-steps", 40, "--batch-size", 16, "--grad-accumulation", 1,
+             "--output-dir", tmp_path / "p1", "--max-steps", 80, "--batch-size", 16, "--grad-accumulation", 1,
              "--lr", 5e-3, "--no-lora", "--warmup-ratio", 0, "--lambda-warmup-steps", 10, *TINY])
     saved = json.loads((tmp_path / "p1" / "config.json").read_text())
     assert (saved["passages_per_query"], saved["lambda_q"], saved["lr"], saved["lora"]) == (1, 5e-4, 5e-3, False)
     ranking = [r["ranking"] for r in read_metrics(tmp_path / "p1")]
-    assert len(ranking) == 40
+    assert len(ranking) == 80
     assert sum(ranking[-10:]) / 10 < sum(ranking[:10]) / 10 - 0.1  # the loss falls
 
     _invoke(["merge", tmp_path / "p1", "--output", tmp_path / "p1-merged"])

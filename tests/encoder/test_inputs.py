@@ -7,7 +7,7 @@ import json
 import pytest
 
 from laconic.encoder.inputs import read_items
-from laconic.encoder.tokenization import format_document
+from laconic.encoder.profile import LACONIC, SPLADE
 from laconic.errors import InputError
 
 
@@ -16,7 +16,7 @@ def write(path, lines, newline="\n"):
     return path
 
 
-def test_beir_corpus_joins_title_and_text(tmp_path):
+def test_beir_corpus_keeps_title_and_text_for_the_profile(tmp_path):
     f = write(tmp_path / "corpus.jsonl", [
         json.dumps({"_id": "d1", "title": "Vitamin D", "text": "bones"}),
         json.dumps({"_id": 7, "text": "no title"}),
@@ -25,20 +25,29 @@ def test_beir_corpus_joins_title_and_text(tmp_path):
     ], newline="\r\n")
     items = read_items(f, "documents")
     assert items.ids == ["d1", "7", "d3"]
-    assert items.texts == ["Vitamin D bones", "no title", "empty title"]
+    assert items.records == [
+        {"title": "Vitamin D", "text": "bones"},
+        {"title": None, "text": "no title"},
+        {"title": "", "text": "empty title"},
+    ]
+    # the authors' join keeps the separator for an empty title; SPLADE's does not
+    assert LACONIC.format(items.records, "document") == [
+        "passage: Vitamin D bones", "passage: no title", "passage:  empty title"
+    ]
+    assert SPLADE.format(items.records, "document") == ["Vitamin D bones", "no title", "empty title"]
 
 
 def test_beir_queries_ignore_title(tmp_path):
     f = write(tmp_path / "queries.jsonl", [json.dumps({"_id": "q1", "text": "what?", "title": "x"})])
-    assert read_items(f, "queries").texts == ["what?"]
+    assert read_items(f, "queries").records == ["what?"]
 
 
 def test_text_format_uses_line_numbers(tmp_path):
     f = write(tmp_path / "q.txt", ["first", "", "third"])
     items = read_items(f, "queries")
-    assert items.ids == ["1", "3"] and items.texts == ["first", "third"]
+    assert items.ids == ["1", "3"] and items.records == ["first", "third"]
     forced = read_items(write(tmp_path / "x.jsonl", ["plain line"]), "queries", format="text")
-    assert forced.texts == ["plain line"]
+    assert forced.records == ["plain line"]
 
 
 @pytest.mark.parametrize(
@@ -87,13 +96,17 @@ def test_missing_file_and_bad_options(tmp_path):
 
 def test_reads_real_beir_scifact(beir_dir):
     queries = read_items(beir_dir / "scifact" / "queries.jsonl", "queries")
-    assert len(queries) > 1000 and all(queries.texts)
+    assert len(queries) > 1000 and all(queries.records)
 
 
-def test_format_document():
-    assert format_document("plain") == "plain"
-    assert format_document({"title": " T ", "text": "body"}) == "T body"
-    assert format_document({"text": "body"}) == "body"
-    assert format_document({"title": "only title"}) == "only title"
+def test_profile_formats_documents_by_hand_rules():
+    assert SPLADE.format_document("plain") == "plain"
+    assert LACONIC.format_document("plain") == "passage: plain"
+    assert SPLADE.format_document({"title": " T ", "text": "body"}) == " T  body"  # no stripping
+    assert LACONIC.format_document({"text": "body"}) == "passage: body"
+    assert SPLADE.format_document({"title": "only title"}) == "only title"
+    assert LACONIC.format_query("q ") == "query: q "
     with pytest.raises(TypeError):
-        format_document(3)
+        SPLADE.format_document(3)
+    with pytest.raises(TypeError):
+        LACONIC.format_query({"text": "x"})

@@ -8,37 +8,12 @@ import torch
 
 from laconic.encoder import EncoderConfig, SparseEncoder
 from laconic.sparse import SparseVectors
-
-
-def reference_vectors(model_dir, texts, top_k=None, max_length=256):
-    """Full B x L x V logits from a fresh LlamaForCausalLM fed an explicit bidirectional 4D mask."""
-    from transformers import AutoTokenizer, LlamaForCausalLM
-
-    tok = AutoTokenizer.from_pretrained(model_dir)
-    rows = [tok(t, truncation=True, max_length=max_length)["input_ids"] for t in texts]
-    width = max(len(r) for r in rows)
-    ids = torch.full((len(rows), width), tok.eos_token_id)
-    mask = torch.zeros((len(rows), width), dtype=torch.long)
-    for i, r in enumerate(rows):
-        ids[i, : len(r)] = torch.tensor(r)
-        mask[i, : len(r)] = 1
-    # every query position may attend to every real key; padding keys get -inf
-    bias = torch.zeros(len(rows), 1, width, width)
-    bias.masked_fill_(mask[:, None, None, :] == 0, torch.finfo(torch.float32).min)
-    model = LlamaForCausalLM.from_pretrained(model_dir, attn_implementation="eager").eval()
-    with torch.no_grad():
-        logits = model(input_ids=ids, attention_mask=bias).logits  # (B, L, V)
-    acts = torch.log1p(torch.relu(logits)).masked_fill(mask[:, :, None] == 0, 0.0)
-    dense = acts.amax(dim=1)
-    if top_k:
-        vals, idx = dense.topk(top_k, dim=1)
-        dense = torch.zeros_like(dense).scatter(1, idx, vals)
-    return dense.numpy()
+from encoder_reference import reference_vectors
 
 
 def test_matches_reference_mixed_lengths(llama_encoder, tiny_llama_dir, texts):
     got = llama_encoder.encode_queries(texts, batch_size=2)
-    ref = reference_vectors(tiny_llama_dir, texts)
+    ref = reference_vectors(tiny_llama_dir, ["query: " + t for t in texts])
     np.testing.assert_allclose(got.to_dense(), ref, atol=1e-5)
     assert got.nnz > 0 and len(got) == len(texts)
 
@@ -46,7 +21,7 @@ def test_matches_reference_mixed_lengths(llama_encoder, tiny_llama_dir, texts):
 def test_matches_reference_with_top_k(tiny_llama_dir, texts):
     enc = SparseEncoder.from_pretrained(tiny_llama_dir, max_terms=7, device="cpu", pooling_chunk_size=50)
     got = enc.encode_documents(texts, batch_size=3)
-    np.testing.assert_allclose(got.to_dense(), reference_vectors(tiny_llama_dir, texts, top_k=7), atol=1e-5)
+    np.testing.assert_allclose(got.to_dense(), reference_vectors(tiny_llama_dir, ["passage: " + t for t in texts], top_k=7), atol=1e-5)
     assert got.row_nnz().max() == 7
 
 
@@ -118,12 +93,16 @@ def test_tokenization_conventions(llama_encoder):
     assert tok.pad_token_id == tok.eos_token_id and tok.padding_side == "right"
     batch = llama_encoder.tokenize(["a query", "the quick brown fox jumps"], "query")
     ids, mask = batch["input_ids"], batch["attention_mask"]
-    assert ids[0, 0] == tok.bos_token_id and tok.eos_token_id not in ids[1].tolist()
+    # the tokenizer's own post-processor prepends BOS; the LACONIC profile must not
+    assert tok("a query")["input_ids"][0] == tok.bos_token_id
+    assert tok.bos_token_id not in ids.tolist()[0] + ids.tolist()[1]
+    assert ids[0, : int(mask[0].sum())].tolist() == tok("query: a query", add_special_tokens=False)["input_ids"]
+    assert tok.eos_token_id not in ids[1].tolist()
     assert mask[0].tolist() == sorted(mask[0].tolist(), reverse=True) and mask[0, -1] == 0  # right padded
     long = llama_encoder.tokenize(["word " * 400], "document", max_length=16)["input_ids"]
-    assert long.shape == (1, 16)
-    full = llama_encoder.tokenizer("word " * 400)["input_ids"]
-    assert long[0].tolist() == full[:16]  # right truncation keeps the beginning
+    assert long.shape == (1, 15)  # a 16-token budget keeps 15, as the authors' code does
+    full = llama_encoder.tokenizer("passage: " + "word " * 400, add_special_tokens=False)["input_ids"]
+    assert long[0].tolist() == full[:15]  # right truncation keeps the beginning
 
 
 def test_save_load_round_trip(tiny_llama_dir, tmp_path, texts):

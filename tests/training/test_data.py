@@ -127,6 +127,20 @@ def test_worker_tokenizer_matches_encoder(tiny_llama_dir):
 
     encoder = SparseEncoder.from_pretrained(tiny_llama_dir, device="cpu")
     texts = ["vitamin d", "the quick brown fox jumps over the lazy dog"]
-    cpu = pickle.loads(pickle.dumps(CpuTokenize(encoder.tokenizer)))
+    cpu = pickle.loads(pickle.dumps(CpuTokenize(encoder.tokenizer, encoder.profile)))
     for key, value in encoder.tokenize(texts, "document", 6).items():
         assert torch.equal(cpu(texts, "document", 6)[key], value)
+
+
+def test_training_batches_are_formatted_like_encoding(tiny_llama_dir):
+    """Training sees the released models' conventions: prefixes, title join, no BOS."""
+    from laconic.encoder import SparseEncoder
+    from laconic.training.data import Example
+
+    encoder = SparseEncoder.from_pretrained(tiny_llama_dir, device="cpu")
+    tok = encoder.tokenizer
+    example = Example("vitamin d", [{"title": "Bones", "text": "vitamin d deficiency"}], [])
+    batch = GroupCollator(encoder.tokenize, 64, 64)([GroupDataset([example], 1, seed=0)[0, 0]])
+    assert batch["q"]["input_ids"][0].tolist() == tok("query: vitamin d", add_special_tokens=False)["input_ids"]
+    want = tok("passage: Bones vitamin d deficiency", add_special_tokens=False)["input_ids"]
+    assert batch["p"]["input_ids"][0].tolist() == want and tok.bos_token_id not in want

@@ -10,11 +10,13 @@ gives exactly the single-process output.
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
 import typer
 
+from laconic.cli.model_options import PROFILE, TOKENIZER, load_encoder
 from laconic.errors import InputError
 
 
@@ -45,15 +47,18 @@ def shard_path(output: Path, i: int, n: int) -> Path:
 
 def encode_command(
     model: str = typer.Option(..., "--model", "-m", help="Encoder: a local directory or a Hugging Face Hub id."),
-    input: Path = typer.Option(..., "--input", "-i", help="BEIR corpus/queries JSONL, or plain text (one item per line)."),
-    output: Path = typer.Option(..., "--output", "-o", help="Where to write the vectors (.npz)."),
+    input: Path | None = typer.Option(None, "--input", "-i", help="BEIR corpus/queries JSONL, or plain text (one item per line)."),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Where to write the vectors (.npz)."),
+    tokenizer: str | None = TOKENIZER,
+    profile: str | None = PROFILE,
+    print_profile: bool = typer.Option(False, "--print-profile", help="Print the encoding profile in force (JSON) and exit."),
     kind: str = typer.Option("documents", "--kind", "-k", help="documents | queries."),
     format: str = typer.Option("auto", "--format", help="auto | beir | text (auto: beir for .jsonl/.json)."),
     batch_size: int = typer.Option(32, "--batch-size", min=1, help="Texts per forward pass."),
     max_length: int | None = typer.Option(None, "--max-length", min=1, help="Token budget per text (default 256)."),
     max_terms: int | None = typer.Option(None, "--max-terms", min=0, help="Top-k terms per vector (0 = all; default: the model's, 512)."),
     device: str | None = typer.Option(None, "--device", help="cpu, cuda, cuda:1 ... (default: cuda if available)."),
-    dtype: str | None = typer.Option(None, "--dtype", help="float32 | bfloat16 | float16 (default: bf16 on GPU, fp32 on CPU)."),
+    dtype: str | None = typer.Option(None, "--dtype", help="float32 | bfloat16 | float16 (default: the profile's on GPU, fp32 on CPU)."),
     threads: int | None = typer.Option(None, "--threads", min=1, help="CPU threads for torch (default: torch's)."),
     shard: str | None = typer.Option(None, "--shard", help="i/n: encode only the i-th of n contiguous parts."),
     progress: bool | None = typer.Option(None, "--progress/--no-progress", help="Progress bar (default: on a terminal)."),
@@ -61,22 +66,26 @@ def encode_command(
     """Encode documents or queries into sparse vectors."""
     from laconic.encoder.inputs import read_items
 
+    kwargs = {} if max_terms is None else {"max_terms": max_terms}
+    if print_profile:
+        encoder = load_encoder(model, tokenizer=tokenizer, profile=profile, device=device, dtype=dtype, **kwargs)
+        typer.echo(json.dumps(encoder.profile.to_dict(), indent=2))
+        return
+    if input is None or output is None:
+        raise InputError("--input and --output are required (unless --print-profile)")
     if kind not in ("documents", "queries"):
         raise InputError(f"--kind must be 'documents' or 'queries', got {kind!r}")
     part = parse_shard(shard)
     items = read_items(input, kind, format)  # validates the whole file before any work
-    ids, texts = items.ids, items.texts
+    ids, texts = items.ids, items.records
     target = output
     if part is not None:
         lo, hi = shard_range(len(ids), *part)
         ids, texts = ids[lo:hi], texts[lo:hi]
         target = shard_path(output, *part)
 
-    from laconic.encoder import SparseEncoder
-
     started = time.perf_counter()
-    kwargs = {} if max_terms is None else {"max_terms": max_terms}
-    encoder = SparseEncoder.from_pretrained(model, device=device, dtype=dtype, **kwargs)
+    encoder = load_encoder(model, tokenizer=tokenizer, profile=profile, device=device, dtype=dtype, **kwargs)
     side = "query" if kind == "queries" else "document"
     vectors = encoder.encode(
         texts, side, batch_size=batch_size, show_progress=progress, ids=ids, max_length=max_length, threads=threads

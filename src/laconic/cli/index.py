@@ -9,6 +9,7 @@ from pathlib import Path
 
 import typer
 
+from laconic.cli.model_options import PROFILE, TOKENIZER, load_encoder
 from laconic.errors import InputError
 
 index_app = typer.Typer(help="Build and inspect inverted indexes.", no_args_is_help=True)
@@ -41,6 +42,8 @@ def build_command(
     more: list[str] = typer.Argument(None, help="More vectors files (after --vectors FILE)."),
     vectors: list[str] = typer.Option(None, "--vectors", "-v", help="Document vectors .npz (file or glob; repeatable)."),
     model: str | None = typer.Option(None, "--model", "-m", help="Encoder to embed --corpus with."),
+    tokenizer: str | None = TOKENIZER,
+    profile: str | None = PROFILE,
     corpus: Path | None = typer.Option(None, "--corpus", "-c", help="BEIR corpus.jsonl (with --model)."),
     output: Path = typer.Option(..., "--output", "-o", help="Index directory to write (atomically)."),
     bits: int = typer.Option(8, "--bits", help="Weight precision: 8, 16 or 32."),
@@ -64,11 +67,11 @@ def build_command(
     else:
         if not (model and corpus):
             raise InputError("--model and --corpus go together")
-        from laconic.encoder import SparseEncoder, read_items
+        from laconic.encoder import read_items
 
         items = read_items(corpus, "documents")
-        encoder = SparseEncoder.from_pretrained(model, device=device)
-        docs = encoder.encode_documents(items.texts, batch_size=batch_size, show_progress=progress, ids=items.ids)
+        encoder = load_encoder(model, tokenizer=tokenizer, profile=profile, device=device)
+        docs = encoder.encode_documents(items.records, batch_size=batch_size, show_progress=progress, ids=items.ids)
     try:
         index = SparseIndex.build(docs, config=config, show_progress=progress)
     except ValueError as exc:

@@ -6,6 +6,8 @@ from typing import Optional
 
 import typer
 
+from laconic.cli.model_options import PROFILE, TOKENIZER, load_encoder
+
 
 def register(app: typer.Typer) -> None:
     """Add ``laconic mine``."""
@@ -17,6 +19,8 @@ def register(app: typer.Typer) -> None:
         qrels: str = typer.Option(..., "--qrels", help="qrels TSV (query-id, corpus-id, score), e.g. qrels/train.tsv."),
         output: str = typer.Option(..., "--output", "-o", help="Tevatron JSONL to write (atomically)."),
         model: Optional[str] = typer.Option(None, "--model", help="Encoder checkpoint (e.g. a merged phase-1 run)."),
+        tokenizer: Optional[str] = TOKENIZER,
+        profile: Optional[str] = PROFILE,
         bm25: bool = typer.Option(False, "--bm25", help="Mine with BM25 (bm25s) instead of --model."),
         depth: int = typer.Option(100, "--depth", help="Documents retrieved per query."),
         skip: int = typer.Option(0, "--skip", help="Ignore the top N ranks (likely unjudged positives)."),
@@ -42,9 +46,7 @@ def register(app: typer.Typer) -> None:
         dataset = load_training_split(corpus, queries, qrels)
         encoder = None
         if not bm25:
-            from laconic.encoder import SparseEncoder
-
-            encoder = SparseEncoder.from_pretrained(model, device=device, query_max_length=query_max_length,
-                                                     document_max_length=document_max_length)
+            encoder = load_encoder(model, tokenizer=tokenizer, profile=profile, device=device,
+                                   query_max_length=query_max_length, document_max_length=document_max_length)
         count = write_tevatron(mine_hard_negatives(dataset, config, encoder), output)
         typer.echo(f"wrote {count} training queries to {output}")

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from laconic.cli.model_options import PROFILE, TOKENIZER, load_encoder
 from laconic.errors import InputError
 
 
@@ -21,6 +22,8 @@ def trec_lines(query_ids: list[str], results, tag: str) -> list[str]:
 def search_command(
     index_dir: Path = typer.Option(..., "--index", "-i", help="Index directory."),
     model: str | None = typer.Option(None, "--model", "-m", help="Encoder for --query / --queries."),
+    tokenizer: str | None = TOKENIZER,
+    profile: str | None = PROFILE,
     query: str | None = typer.Option(None, "--query", "-q", help="One query text (prints hits and matched terms)."),
     queries: Path | None = typer.Option(None, "--queries", help="BEIR queries.jsonl (or text, one per line)."),
     vectors: Path | None = typer.Option(None, "--vectors", help="Pre-encoded query vectors (.npz)."),
@@ -56,14 +59,14 @@ def search_command(
         qv = SparseVectors.load(vectors)
         qids = qv.ids if qv.ids is not None else [str(i) for i in range(len(qv))]
     else:
-        from laconic.encoder import SparseEncoder, read_items
+        from laconic.encoder import read_items
 
-        encoder = SparseEncoder.from_pretrained(model, device=device)
+        encoder = load_encoder(model, tokenizer=tokenizer, profile=profile, device=device)
         if query is not None:
             qids, texts = ["query"], [query]
         else:
             items = read_items(queries, "queries")
-            qids, texts = items.ids, items.texts
+            qids, texts = items.ids, items.records
         qv = encoder.encode_queries(texts, ids=qids)
     if qv.vocab_size != index.vocab_size:
         raise InputError(f"query vocab_size {qv.vocab_size} != index vocab_size {index.vocab_size}", path=vectors)

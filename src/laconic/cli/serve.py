@@ -7,12 +7,16 @@ from typing import Optional
 
 import typer
 
+from laconic.cli.model_options import PROFILE, TOKENIZER
+
 
 def serve(
     index: Path = typer.Option(..., "--index", help="Index directory (opened memory-mapped)."),
     model: Optional[str] = typer.Option(
         None, "--model", help="Encoder name or path; omit to accept only sparse vectors."
     ),
+    tokenizer: Optional[str] = TOKENIZER,
+    profile: Optional[str] = PROFILE,
     host: str = typer.Option("127.0.0.1", help="Bind address (loopback by default)."),
     port: int = typer.Option(8080, help="TCP port."),
     workers: int = typer.Option(1, help="Worker processes (each loads the encoder; the index is shared)."),
@@ -33,6 +37,8 @@ def serve(
     config = ServeConfig(
         index=str(index),
         model=model,
+        tokenizer=tokenizer,
+        profile=profile,
         host=host,
         port=port,
         workers=workers,

@@ -4,12 +4,14 @@ from laconic.encoder.config import EncoderConfig
 from laconic.encoder.inputs import read_items
 from laconic.encoder.model import SparseEncoder
 from laconic.encoder.pooling import keep_top_k, pool_term_weights
-from laconic.encoder.tokenization import format_document
+from laconic.encoder.profile import LACONIC, SPLADE, EncodingProfile
 
 __all__ = [
+    "LACONIC",
+    "SPLADE",
     "EncoderConfig",
+    "EncodingProfile",
     "SparseEncoder",
-    "format_document",
     "keep_top_k",
     "pool_term_weights",
     "read_items",

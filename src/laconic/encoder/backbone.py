@@ -26,6 +26,28 @@ from laconic.errors import ConfigError, InputError
 
 logger = logging.getLogger(__name__)
 
+#: transformers 5.2 added the ``config.is_causal`` switch that turns a decoder's mask
+#: bidirectional (huggingface/transformers#43705); older versions silently stay causal.
+MIN_TRANSFORMERS = (5, 2)
+
+
+def check_transformers(version: str | None = None) -> None:
+    """Refuse a transformers release too old to make a decoder bidirectional."""
+    if version is None:
+        import transformers
+
+        version = transformers.__version__
+    parts = []
+    for piece in version.split(".")[:2]:
+        digits = "".join(ch for ch in piece if ch.isdigit())
+        parts.append(int(digits) if digits else 0)
+    if tuple(parts) < MIN_TRANSFORMERS:
+        need = ".".join(map(str, MIN_TRANSFORMERS))
+        raise ConfigError(
+            f"laconic needs transformers >= {need} (found {version}): older releases cannot make a "
+            f"decoder's attention bidirectional. Upgrade with: pip install -U 'transformers>={need}'"
+        )
+
 
 def unwrap_peft(model: nn.Module) -> nn.Module:
     """The transformers model under a PEFT wrapper (LoRA layers stay injected in it)."""
@@ -45,28 +67,48 @@ def architecture_kind(config: Any) -> str:
     return "bare"
 
 
+def _hf_config(name_or_path: str, gguf_file: str | None) -> Any:
+    from transformers import AutoConfig
+
+    kwargs = {"gguf_file": gguf_file} if gguf_file else {}
+    try:
+        return AutoConfig.from_pretrained(name_or_path, **kwargs)
+    except (OSError, ValueError, KeyError, ImportError) as exc:
+        raise InputError(f"cannot load a model from {name_or_path!r} ({str(exc).splitlines()[0]})") from exc
+
+
+def detect_backbone(name_or_path: str, *, gguf_file: str | None = None) -> str:
+    """``"causal"`` or ``"masked"`` (bare encoders count as masked: they get a tied head)."""
+    kind = architecture_kind(_hf_config(name_or_path, gguf_file))
+    return "causal" if kind == "causal" else "masked"
+
+
 def load_transformer(
-    name_or_path: str, *, head: str | None, dtype: torch.dtype | None, attn_implementation: str | None = None
+    name_or_path: str,
+    *,
+    head: str | None,
+    dtype: torch.dtype | None,
+    attn_implementation: str | None = None,
+    gguf_file: str | None = None,
 ) -> tuple[nn.Module, str, str]:
     """Load weights as ``(model, backbone, head)``; ``backbone`` is ``"causal"`` or ``"masked"``.
 
-    ``name_or_path`` is a local directory or a Hugging Face Hub id (the Hub path is the
-    ordinary ``from_pretrained`` call; nothing is downloaded when offline).
+    ``name_or_path`` is a local directory. ``gguf_file`` names a GGUF checkpoint inside
+    it (llama.cpp's format), which transformers dequantises to ``dtype``.
     """
-    from transformers import AutoConfig, AutoModel, AutoModelForCausalLM, AutoModelForMaskedLM
+    from transformers import AutoModel, AutoModelForCausalLM, AutoModelForMaskedLM
 
-    try:
-        config = AutoConfig.from_pretrained(name_or_path)
-    except (OSError, ValueError) as exc:
-        raise InputError(f"cannot load a model from {name_or_path!r} ({str(exc).splitlines()[0]})") from exc
+    check_transformers()
+    config = _hf_config(name_or_path, gguf_file)
     kind = architecture_kind(config)
-    kwargs: dict[str, Any] = {}
+    kwargs: dict[str, Any] = {"gguf_file": gguf_file} if gguf_file else {}
     if dtype is not None:
         kwargs["dtype"] = dtype
     if attn_implementation is not None:
         kwargs["attn_implementation"] = attn_implementation
     if kind == "causal":
         model = AutoModelForCausalLM.from_pretrained(name_or_path, **kwargs)
+        _drop_gguf_quantizer(model)
         return model, "causal", head or "lm"
     if kind == "masked":
         model = AutoModelForMaskedLM.from_pretrained(name_or_path, **kwargs)
@@ -79,6 +121,14 @@ def load_transformer(
     if head is None:
         logger.info("%s has no vocabulary head: using a head tied to the input embeddings", name_or_path)
     return AutoModel.from_pretrained(name_or_path, **kwargs), "masked", "tied"
+
+
+def _drop_gguf_quantizer(model: nn.Module) -> None:
+    """Forget a GGUF file's quantisation config: the weights are dequantised already, and
+    ``save_pretrained`` would otherwise refuse (or record) a quantiser that is not there."""
+    quantizer = getattr(model, "hf_quantizer", None)
+    if quantizer is not None and hasattr(quantizer, "remove_quantization_config"):
+        quantizer.remove_quantization_config(model)
 
 
 def set_bidirectional(model: nn.Module, bidirectional: bool) -> None:

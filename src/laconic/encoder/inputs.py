@@ -6,8 +6,8 @@ leaves a partial output behind.
 
 Formats:
     - ``beir`` corpus (``kind="documents"``): one JSON object per line with ``_id``
-      (string or integer), ``text`` (string) and optional ``title``; the encoded
-      text is ``format_document`` (title and text joined by a space).
+      (string or integer), ``text`` (string) and optional ``title``; each item is a
+      ``{"title", "text"}`` mapping that the encoder's profile formats.
     - ``beir`` queries (``kind="queries"``): ``_id`` and ``text``.
     - ``text``: one item per non-blank line; its id is the 1-based line number.
     - ``auto``: ``beir`` for ``.jsonl``/``.json`` files, else ``text``.
@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from laconic.encoder.tokenization import format_document
 from laconic.errors import InputError
 from laconic.jsonl import iter_jsonl, iter_lines
 
@@ -29,10 +28,11 @@ KINDS = ("documents", "queries")
 
 @dataclass
 class Items:
-    """Texts to encode with their ids, in file order."""
+    """What to encode with its ids, in file order: query strings, or documents
+    (``{"title", "text"}`` mappings from BEIR files, strings from text files)."""
 
     ids: list[str]
-    texts: list[str]
+    records: list[Any]
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -54,7 +54,7 @@ def _field(record: dict[str, Any], name: str, path: Path, line: int, *, required
 def read_beir(path: Path, kind: str) -> Items:
     """Read a BEIR ``corpus.jsonl`` (documents) or ``queries.jsonl`` (queries)."""
     ids: list[str] = []
-    texts: list[str] = []
+    records: list[Any] = []
     seen: dict[str, int] = {}
     for line, record in iter_jsonl(path):
         doc_id = _field(record, "_id", path, line)
@@ -63,10 +63,13 @@ def read_beir(path: Path, kind: str) -> Items:
         seen[doc_id] = line
         text = _field(record, "text", path, line)
         if kind == "documents":
-            text = format_document({"title": _field(record, "title", path, line, required=False), "text": text})
+            title = record.get("title")
+            title = None if title is None else _field(record, "title", path, line)
+            records.append({"title": title, "text": text})
+        else:
+            records.append(text)
         ids.append(doc_id)
-        texts.append(text)
-    return Items(ids, texts)
+    return Items(ids, records)
 
 
 def read_text(path: Path) -> Items:

@@ -14,9 +14,15 @@ that gives the same vectors as our right padding (attention scores depend only
 on relative positions). ``config.json`` carries ``is_causal: false``, which
 transformers >= 5.2 honours on load, so bidirectional attention survives.
 
+The encoding profile travels too: its prefixes become the ``query`` /
+``document`` prompts, its special-token choice the Transformer module's
+``processing_kwargs`` (``add_special_tokens``), its truncation length the
+``max_seq_length``. Titles are the caller's: Sentence Transformers takes strings.
+
 Reading: a Sentence Transformers sparse model directory (SPLADE-style: an MLM
-Transformer + SpladePooling) gives the transformer's path, its max length and
-``max_active_dims``; we refuse pooling we do not implement (``sum``, ``log1p_relu``).
+Transformer + SpladePooling) gives the transformer's path, its max length,
+``max_active_dims`` and its query/document prompts; we refuse pooling we do not
+implement (``sum``, ``log1p_relu``).
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from laconic.encoder.profile import EncodingProfile
 from laconic.errors import ConfigError, InputError
 
 _TRANSFORMER_TYPES = ("Transformer", "MLMTransformer")
@@ -39,6 +46,7 @@ class STModelInfo:
     max_seq_length: int | None
     max_active_dims: int | None
     sparse: bool
+    prefixes: dict[str, str]  # profile fields from the prompts: query_prefix / passage_prefix
 
 
 def is_st_directory(path: Path) -> bool:
@@ -76,11 +84,17 @@ def read_st_directory(path: Path) -> STModelInfo:
                     f"{path}: SpladePooling({strategy}, {activation}) is not supported; laconic pools with max + relu"
                 )
     st_cfg = path / "config_sentence_transformers.json"
-    max_dims = _read_json(st_cfg).get("max_active_dims") if st_cfg.is_file() else None
-    return STModelInfo(tpath, max_len, max_dims, sparse)
+    st = _read_json(st_cfg) if st_cfg.is_file() else {}
+    prompts = st.get("prompts") if isinstance(st.get("prompts"), dict) else {}
+    prefixes = {
+        field: prompts[name]
+        for field, name in (("query_prefix", "query"), ("passage_prefix", "document"))
+        if isinstance(prompts.get(name), str)
+    }
+    return STModelInfo(tpath, max_len, st.get("max_active_dims"), sparse, prefixes)
 
 
-def write_st_files(directory: Path, *, backbone: str, vocab_size: int, max_seq_length: int, max_terms: int | None) -> None:
+def write_st_files(directory: Path, *, backbone: str, vocab_size: int, profile: EncodingProfile) -> None:
     """Write the Sentence Transformers module files into a directory holding HF weights at its root."""
     import sentence_transformers
     import torch
@@ -99,7 +113,11 @@ def write_st_files(directory: Path, *, backbone: str, vocab_size: int, max_seq_l
             "modality_config": {"text": {"method": "forward", "method_output_name": "logits"}},
             "module_output_name": "token_embeddings",
         }
-    transformer_cfg["max_seq_length"] = int(max_seq_length)
+    if not profile.add_special_tokens:
+        text_kwargs = transformer_cfg.setdefault("processing_kwargs", {}).setdefault("text", {})
+        text_kwargs["add_special_tokens"] = False
+    # One length for both sides (ST has one); the tokens actually kept, as we truncate.
+    transformer_cfg["max_seq_length"] = max(profile.truncation_length("query"), profile.truncation_length("document"))
     modules = [
         {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.base.modules.transformer.Transformer"},
         {
@@ -116,10 +134,10 @@ def write_st_files(directory: Path, *, backbone: str, vocab_size: int, max_seq_l
             "pytorch": torch.__version__,
         },
         "model_type": "SparseEncoder",
-        "prompts": {"query": "", "document": ""},
+        "prompts": {"query": profile.query_prefix, "document": profile.passage_prefix},
         "default_prompt_name": None,
         "similarity_fn_name": "dot",
-        "max_active_dims": max_terms or None,
+        "max_active_dims": profile.top_k,
     }
     pooling = {"pooling_strategy": "max", "activation_function": "relu", "embedding_dimension": int(vocab_size)}
     files = {

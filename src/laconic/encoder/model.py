@@ -15,7 +15,8 @@ from torch import nn
 from laconic.encoder import backbone as bb
 from laconic.encoder.config import EncoderConfig
 from laconic.encoder.pooling import keep_top_k, pool_term_weights
-from laconic.encoder.tokenization import format_document, pad_batch, token_ids
+from laconic.encoder.profile import EncodingProfile
+from laconic.encoder.tokenization import pad_batch
 from laconic.errors import ConfigError
 from laconic.sparse import SparseVectors
 
@@ -61,7 +62,7 @@ class SparseEncoder(nn.Module):
         *,
         device: str | torch.device | None = None,
         dtype: str | torch.dtype | None = None,
-        max_terms: int | None = 512,
+        max_terms: int | None = None,
         query_max_length: int | None = None,
         document_max_length: int | None = None,
         bidirectional: bool | None = None,
@@ -69,43 +70,62 @@ class SparseEncoder(nn.Module):
         head: str | None = None,
         pooling_chunk_size: int | None = None,
         attn_implementation: str | None = None,
+        tokenizer: Any = None,
+        profile: str | EncodingProfile | Mapping[str, Any] | None = None,
+        revision: str | None = None,
+        gguf_file: str | None = None,
     ) -> SparseEncoder:
         """Load a LACONIC encoder, a Llama-family LM, a LoRA adapter, a SPLADE or BERT model.
 
         Args:
             name_or_path: local directory (HF weights, ``save_pretrained`` output, PEFT
-                adapter, Sentence Transformers model) or a Hub id.
+                adapter, Sentence Transformers model) or a Hub id (``utahnlp/laconic-1b``).
             device: ``"cpu"``, ``"cuda"``, ...; default CUDA when available.
             dtype: ``"float32"``, ``"bfloat16"``, ``"float16"`` or a torch dtype; default
-                bfloat16 on CUDA, float32 on CPU.
-            max_terms: top-k per vector (0 keeps all). The default 512 is LACONIC's; a saved
-                config's value is used when this is left at 512.
-            query_max_length, document_max_length: token budgets (default: saved or 256).
+                the profile's ``cuda_dtype`` on CUDA, float32 on CPU.
+            max_terms: top-k per vector (0 keeps all); default: the profile's (512).
+            query_max_length, document_max_length: token budgets (default: the profile's, 256).
             bidirectional: decoder attention both ways (default: saved, or True).
             merge_lora: merge an adapter into the base weights (``False`` keeps it separate).
             head: ``"lm"`` or ``"tied"`` (see :class:`EncoderConfig`); default: detected.
             pooling_chunk_size: vocabulary chunk of pooling (default: saved or 8192).
             attn_implementation: transformers attention backend (``"sdpa"``, ``"eager"``, ...).
+            tokenizer: a tokenizer, or where to load one (folder or Hub id); default: the
+                checkpoint's own, else its known or named base model's (see ``loading.py``).
+            profile: the encoding conventions: a preset name (``"laconic"``, ``"splade"``),
+                an :class:`EncodingProfile`, or a mapping of fields to change in the
+                model's own (e.g. ``{"query_prefix": ""}``). Default: saved with the
+                model, else by family (Llama-family: ``"laconic"``; MLM: ``"splade"``).
+            revision: Hub revision (branch, tag or commit) of a Hub id.
+            gguf_file: a GGUF file inside ``name_or_path`` (llama.cpp), dequantised on load.
+
+        Example:
+            >>> enc = SparseEncoder.from_pretrained("utahnlp/laconic-1b")  # doctest: +SKIP
+            >>> enc.profile.query_prefix  # doctest: +SKIP
+            'query: '
         """
-        from laconic.encoder.loading import load, resolve_device, resolve_dtype
+        from laconic.encoder.loading import load, resolve_device
 
         dev = resolve_device(device)
         loaded = load(
             name_or_path,
-            dtype=resolve_dtype(dtype, dev),
+            device=dev,
+            dtype=dtype,
             head=head,
             merge_lora=merge_lora,
             attn_implementation=attn_implementation,
+            tokenizer=tokenizer,
+            profile=profile,
+            revision=revision,
+            gguf_file=gguf_file,
         )
-        changes: dict[str, Any] = dict(
+        config = loaded.config.replace(
+            max_terms=max_terms,
             query_max_length=query_max_length,
             document_max_length=document_max_length,
             bidirectional=bidirectional,
             pooling_chunk_size=pooling_chunk_size,
         )
-        config = loaded.config.replace(**changes)
-        if max_terms != 512:  # explicit choice wins over the saved value
-            config.max_terms = max_terms
         encoder = cls(loaded.model, loaded.tokenizer, config)
         return encoder.to(dev).eval()
 
@@ -125,13 +145,7 @@ class SparseEncoder(nn.Module):
             self.config.save(tmp)
             is_adapter = (tmp / "adapter_config.json").is_file()
             if not is_adapter and self.config.head == "lm":
-                write_st_files(
-                    tmp,
-                    backbone=self.config.backbone,
-                    vocab_size=self.vocab_size,
-                    max_seq_length=max(self.config.query_max_length, self.config.document_max_length),
-                    max_terms=self.config.top_k,
-                )
+                write_st_files(tmp, backbone=self.config.backbone, vocab_size=self.vocab_size, profile=self.config.profile)
         return path
 
     # -------------------------------------------------------------- properties
@@ -140,17 +154,26 @@ class SparseEncoder(nn.Module):
         return next(self.model.parameters()).device
 
     @property
+    def profile(self) -> EncodingProfile:
+        """The encoding conventions in force (prefixes, special tokens, lengths, top-k)."""
+        return self.config.profile
+
+    @property
     def vocab_size(self) -> int:
         """Number of term ids (rows of the vocabulary projection)."""
         return int(bb.head_weights(self.model, self.config.head)[0].shape[0])
 
     # ------------------------------------------------------------------ tensors
     def tokenize(
-        self, texts: Sequence[str], kind: str = "query", max_length: int | None = None
+        self, items: Sequence[Any], kind: str = "query", max_length: int | None = None
     ) -> dict[str, torch.Tensor]:
-        """Right-padded ``input_ids`` / ``attention_mask`` (B, L) on the encoder's device."""
-        limit = max_length or self.config.max_length(kind)
-        return pad_batch(token_ids(self.tokenizer, texts, limit), self.tokenizer.pad_token_id, self.device)
+        """Right-padded ``input_ids`` / ``attention_mask`` (B, L) on the encoder's device.
+
+        ``items`` are queries (str) or documents (str or ``{"title", "text"}``), formatted
+        and tokenised by the profile.
+        """
+        rows = self.profile.token_ids(self.tokenizer, items, kind, max_length)
+        return pad_batch(rows, self.tokenizer.pad_token_id, self.device)
 
     def forward(
         self, input_ids: torch.Tensor, attention_mask: torch.Tensor, top_k: int | None = None
@@ -186,7 +209,7 @@ class SparseEncoder(nn.Module):
     # ----------------------------------------------------------------- encoding
     def encode(
         self,
-        texts: Sequence[str],
+        texts: Sequence[str | Mapping[str, Any]],
         kind: str = "query",
         *,
         batch_size: int = 32,
@@ -195,10 +218,11 @@ class SparseEncoder(nn.Module):
         max_length: int | None = None,
         threads: int | None = None,
     ) -> SparseVectors:
-        """Encode texts into ``SparseVectors`` (input order kept; ``max_terms`` applied).
+        """Encode queries or documents into ``SparseVectors`` (input order kept; top-k applied).
 
-        Texts are sorted by token length and batched so each batch pads little; the
-        output rows are put back in input order.
+        Each item is formatted by the profile first (prefix; a document's title and
+        text joined). Items are sorted by token length and batched so each batch pads
+        little; the output rows are put back in input order.
         """
         from tqdm.auto import tqdm
 
@@ -206,7 +230,7 @@ class SparseEncoder(nn.Module):
             raise ValueError(f"got {len(ids)} ids for {len(texts)} texts")
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        rows = token_ids(self.tokenizer, texts, max_length or self.config.max_length(kind))
+        rows = self.profile.token_ids(self.tokenizer, texts, kind, max_length)
         order = np.argsort([-len(r) for r in rows], kind="stable")
         n_batches = -(-len(rows) // batch_size)
         if show_progress is None:
@@ -240,9 +264,8 @@ class SparseEncoder(nn.Module):
     def encode_documents(self, docs: Sequence[str | Mapping[str, Any]], batch_size: int = 32,
                          show_progress: bool | None = None, ids: Sequence[str] | None = None,
                          **kwargs: Any) -> SparseVectors:
-        """Encode documents: strings or BEIR dicts (``title`` + ``text``, see :func:`format_document`)."""
-        texts = [format_document(d) for d in docs]
-        return self.encode(texts, "document", batch_size=batch_size, show_progress=show_progress, ids=ids, **kwargs)
+        """Encode documents: strings or BEIR dicts (``title`` + ``text``, joined by the profile)."""
+        return self.encode(list(docs), "document", batch_size=batch_size, show_progress=show_progress, ids=ids, **kwargs)
 
     def encode_query(self, text: str | Sequence[str], **kwargs: Any) -> SparseVectors:
         """Sentence-Transformers-style alias: one query (or a list)."""

@@ -1,14 +1,15 @@
-"""Text to ``input_ids`` / ``attention_mask`` with LACONIC's conventions.
+"""Tokenizer settings and padding shared by every encoding path.
 
-Llama-3's tokenizer prepends BOS, appends nothing and has no pad token. SPEC:
-pad = EOS when there is no pad token, right padding, right truncation, no EOS
-appended. Padding is masked out of attention and pooling, so its id never matters
-for the vectors; right padding keeps every text's real tokens at positions 0..n-1.
+What text is fed (prefixes, special tokens, truncation) is the encoding
+profile's job (``profile.py``). Here: pad = EOS when the tokenizer has no pad
+token (Llama-3 has none), right padding, right truncation, no EOS appended.
+Padding is masked out of attention and pooling, so its id never matters for the
+vectors; right padding keeps every text's real tokens at positions 0..n-1.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -25,33 +26,6 @@ def prepare_tokenizer(tokenizer: Any) -> Any:
     if getattr(tokenizer, "add_eos_token", False):  # Llama-2-style slow tokenizers
         tokenizer.add_eos_token = False
     return tokenizer
-
-
-def format_document(doc: str | Mapping[str, Any]) -> str:
-    """The text a document is encoded as: BEIR ``title`` and ``text`` joined by a space.
-
-    Args:
-        doc: a string, or a mapping with ``"text"`` and an optional ``"title"``.
-
-    Example:
-        >>> format_document({"title": "Vitamin D", "text": "Bones need it."})
-        'Vitamin D Bones need it.'
-    """
-    if isinstance(doc, str):
-        return doc
-    if not isinstance(doc, Mapping):
-        raise TypeError(f"a document must be a str or a mapping with 'title'/'text', got {type(doc).__name__}")
-    title = str(doc.get("title") or "").strip()
-    text = str(doc.get("text") or "").strip()
-    return f"{title} {text}" if title and text else (title or text)
-
-
-def token_ids(tokenizer: Any, texts: Sequence[str], max_length: int) -> list[list[int]]:
-    """Unpadded token ids per text, truncated on the right to ``max_length``."""
-    if not texts:
-        return []
-    enc = tokenizer(list(texts), truncation=True, max_length=int(max_length), padding=False)
-    return [list(ids) for ids in enc["input_ids"]]
 
 
 def pad_batch(rows: Sequence[Sequence[int]], pad_id: int, device: Any = None) -> dict[str, torch.Tensor]:

@@ -85,9 +85,10 @@ class LaconicMtebModel:
         """Encode the corpus (``id``, ``title``, ``text`` columns) and build our index."""
         ids = [str(i) for i in corpus["id"]]
         columns = set(corpus.column_names)
-        titles = corpus["title"] if "title" in columns else [""] * len(ids)
+        # no title column: no title (the profile then encodes the text alone)
+        titles = corpus["title"] if "title" in columns else [None] * len(ids)
         texts = corpus["text"] if "text" in columns else [""] * len(ids)
-        docs = [{"title": t or "", "text": x or ""} for t, x in zip(titles, texts)]
+        docs = [{"title": t, "text": x or ""} for t, x in zip(titles, texts)]
         vectors = self.encoder.encode_documents(docs, batch_size=self._batch_size(encode_kwargs), ids=ids)
         self.system.build(vectors, ids)
         self._doc_vectors = vectors

@@ -15,6 +15,8 @@ class ServeConfig:
     Args:
         index: index directory, opened memory-mapped (shared by workers through the page cache).
         model: encoder name or path; None serves pre-encoded vectors only.
+        tokenizer: tokenizer folder or Hub id for a checkpoint that ships none.
+        profile: encoding profile preset name or JSON file (default: the model's own).
         host: bind address; loopback by default, put a reverse proxy in front for the network.
         port: TCP port.
         workers: uvicorn worker processes; each loads its own encoder and maps the same index.
@@ -32,6 +34,8 @@ class ServeConfig:
 
     index: str | None = None
     model: str | None = None
+    tokenizer: str | None = None
+    profile: str | None = None
     host: str = "127.0.0.1"
     port: int = 8080
     workers: int = 1

@@ -31,9 +31,9 @@ def build_app(config: ServeConfig) -> FastAPI:
     index = SparseIndex.open(config.index)
     encoder = None
     if config.model:
-        from laconic.encoder import SparseEncoder
+        from laconic.cli.model_options import load_encoder
 
-        encoder = SparseEncoder.from_pretrained(config.model, device=config.device)
+        encoder = load_encoder(config.model, tokenizer=config.tokenizer, profile=config.profile, device=config.device)
         encoder.eval()
     log.info("serving %s (%d documents), encoder %s", config.index, len(index), config.model or "none")
     return create_app(index, encoder, config, index_path=config.index)

@@ -44,7 +44,8 @@ def load_encoder(config: TrainingConfig, *, device: Any = None, dtype: Any = Non
     from laconic.encoder import SparseEncoder
 
     encoder = SparseEncoder.from_pretrained(
-        config.model, device=device, dtype=dtype, bidirectional=config.bidirectional
+        config.model, device=device, dtype=dtype, bidirectional=config.bidirectional,
+        tokenizer=config.tokenizer, profile=config.profile,
     )
     return encoder
 

@@ -15,20 +15,15 @@ import numpy as np
 from laconic.errors import InputError
 from laconic.training.data import Example, epoch_order, sample_group
 
-Tokenize = Callable[..., dict]  # SparseEncoder.tokenize(texts, kind=..., max_length=...)
-
-
-def _format(passage: dict[str, str]) -> str:
-    try:
-        from laconic.encoder import format_document
-    except ImportError:  # encoder not importable: same convention (title, space, text)
-        title, text = passage.get("title", "").strip(), passage.get("text", "").strip()
-        return f"{title} {text}" if title else text
-    return format_document(passage)
+Tokenize = Callable[..., dict]  # SparseEncoder.tokenize(items, kind=..., max_length=...)
 
 
 class GroupDataset:
-    """Index ``(epoch, row)`` -> (query text, ``n`` passage texts: positive first)."""
+    """Index ``(epoch, row)`` -> (query text, ``n`` passages: positive first).
+
+    Passages stay ``{"title", "text"}`` mappings: the encoder's profile formats them,
+    so training sees text exactly as encoding does (prefixes, title join).
+    """
 
     def __init__(self, records: Sequence[Example], passages_per_query: int, seed: int) -> None:
         self.records = records
@@ -48,7 +43,7 @@ class GroupDataset:
             source = getattr(self.records, "path", None) or getattr(self.records, "source", None)
             line = int(self.records._lines[row]) if hasattr(self.records, "_lines") else row + 1
             raise InputError(str(exc), path=source, line=line, field="negative_passages") from None
-        return example.query, [_format(p) for p in group]
+        return example.query, list(group)
 
 
 class BatchPlan:
@@ -80,13 +75,14 @@ class BatchPlan:
 class CpuTokenize:
     """``SparseEncoder.tokenize`` without the move to the device: picklable, for DataLoader workers."""
 
-    def __init__(self, tokenizer: Any) -> None:
+    def __init__(self, tokenizer: Any, profile: Any) -> None:
         self.tokenizer = tokenizer
+        self.profile = profile
 
-    def __call__(self, texts: Sequence[str], kind: str = "query", max_length: int = 512) -> dict:
-        from laconic.encoder.tokenization import pad_batch, token_ids
+    def __call__(self, items: Sequence[Any], kind: str = "query", max_length: int | None = None) -> dict:
+        from laconic.encoder.tokenization import pad_batch
 
-        return pad_batch(token_ids(self.tokenizer, texts, max_length), self.tokenizer.pad_token_id)
+        return pad_batch(self.profile.token_ids(self.tokenizer, items, kind, max_length), self.tokenizer.pad_token_id)
 
 
 class GroupCollator:
@@ -106,7 +102,7 @@ class GroupCollator:
         self.query_max_length = query_max_length
         self.document_max_length = document_max_length
 
-    def __call__(self, items: list[tuple[str, list[str]]]) -> dict[str, Any]:
+    def __call__(self, items: list[tuple[str, list[Any]]]) -> dict[str, Any]:
         queries = [q for q, _ in items]
         passages = [p for _, group in items for p in group]
         q = self.tokenize(queries, kind="query", max_length=self.query_max_length)

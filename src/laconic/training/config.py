@@ -39,6 +39,8 @@ class TrainingConfig:
 
     # --- what to train, on what, where to write
     model: str = ""  # base checkpoint: HF name/path, or a merged phase-1 run
+    tokenizer: str | None = None  # tokenizer folder/Hub id when the checkpoint ships none (None: its own or its base's)
+    profile: str | None = None  # encoding profile preset ("laconic", "splade"); None: the model's own
     train_data: str = ""  # JSONL / Parquet file, or a Hugging Face dataset name
     train_split: str = "train"  # split used when train_data is a HF dataset name
     output_dir: str = "runs/laconic"  # run directory (config, metrics, checkpoints, final)

@@ -111,7 +111,7 @@ def train(config: TrainingConfig) -> Path:
         return model(inputs["input_ids"].to(accelerator.device), inputs["attention_mask"].to(accelerator.device), top_k=top_k)
 
     # workers must not create device tensors: they tokenise on CPU and the loop moves the batch
-    tokenize = CpuTokenize(encoder.tokenizer) if config.num_workers > 0 else encoder.tokenize
+    tokenize = CpuTokenize(encoder.tokenizer, encoder.profile) if config.num_workers > 0 else encoder.tokenize
     collator = GroupCollator(tokenize, config.query_max_length, config.document_max_length)
     loader = torch.utils.data.DataLoader(
         GroupDataset(records, config.passages_per_query, config.seed), batch_sampler=plan,

@@ -1,0 +1,48 @@
+"""The options every model-loading subcommand shares, and the one function that loads with them.
+
+``--model``, ``--tokenizer`` and ``--profile`` mean the same in ``encode``,
+``index``, ``search``, ``eval``, ``mine`` and ``serve``; they are declared here
+once so no subcommand can drift from the others.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from laconic.errors import InputError
+
+TOKENIZER = typer.Option(
+    None, "--tokenizer",
+    help="Tokenizer folder or Hub id, for checkpoints that ship none (default: the model's own, else its base's).",
+)
+PROFILE = typer.Option(
+    None, "--profile",
+    help="Encoding profile: 'laconic', 'splade', or a JSON file of profile fields (default: saved with the model).",
+)
+
+
+def parse_profile(value: str | None) -> Any:
+    """``--profile``: a preset name, or a JSON file holding some or all profile fields."""
+    if value is None:
+        return None
+    path = Path(value)
+    if not path.suffix == ".json":
+        return value
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"unreadable profile ({exc})", path=path) from exc
+    if not isinstance(data, dict):
+        raise InputError("a profile file holds a JSON object of profile fields", path=path)
+    return data
+
+
+def load_encoder(model: str, *, tokenizer: str | None = None, profile: str | None = None, **kwargs: Any) -> Any:
+    """``SparseEncoder.from_pretrained`` with the shared CLI options applied."""
+    from laconic.encoder import SparseEncoder
+
+    return SparseEncoder.from_pretrained(model, tokenizer=tokenizer, profile=parse_profile(profile), **kwargs)
