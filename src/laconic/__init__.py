@@ -16,6 +16,7 @@ _EXPORTS: dict[str, str] = {
     "LaconicError": "laconic.errors",
     "InputError": "laconic.errors",
     "IndexFormatError": "laconic.errors",
+    "IndexCorruptError": "laconic.errors",
     "ConfigError": "laconic.errors",
     "SparseEncoder": "laconic.encoder",
     "EncoderConfig": "laconic.encoder",
@@ -46,7 +47,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # pragma: no cover
     from laconic.encoder import EncoderConfig, SparseEncoder
-    from laconic.errors import ConfigError, IndexFormatError, InputError, LaconicError
+    from laconic.errors import ConfigError, IndexCorruptError, IndexFormatError, InputError, LaconicError
     from laconic.evaluation import evaluate
     from laconic.index import BuildConfig, SearchParams, SearchResults, SparseIndex
     from laconic.sparse import SparseVectors

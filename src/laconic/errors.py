@@ -50,5 +50,16 @@ class IndexFormatError(LaconicError):
     """An index directory is missing, truncated, corrupted or of another version."""
 
 
+class IndexCorruptError(IndexFormatError):
+    """An index file's bytes or structure are wrong: a checksum mismatch or a broken invariant.
+
+    The message names the file; no search runs on such an index.
+    """
+
+
 class ConfigError(LaconicError, ValueError):
     """An inconsistent or unknown configuration value."""
+
+
+class UnknownDocumentError(LaconicError, LookupError):
+    """A document id the index does not hold (never added, or deleted)."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from laconic.errors import UnknownDocumentError
+
 from laconic.errors import ConfigError
 from laconic.index import BuildConfig, SearchParams, SparseIndex
 from laconic.sparse import SparseVectors
@@ -61,5 +63,9 @@ def test_explain_lists_matched_terms_by_contribution():
     assert [t for t, _ in got[0]] == [1, 2] and got[0][0][1] == pytest.approx(3.0)
     assert got[1] == [(4, pytest.approx(1.0))]
     assert sum(c for _, c in got[0]) == pytest.approx(float(index.search(q, k=1).scores[0][0]))
-    with pytest.raises(KeyError):
+    with pytest.raises(UnknownDocumentError, match="document id 'zzz' is not in the index") as err:
         index.explain(q, ["zzz"])
+    assert not isinstance(err.value, KeyError)
+    index.delete(["b"])
+    with pytest.raises(UnknownDocumentError, match="'b'"):
+        index.explain(q, ["b"])

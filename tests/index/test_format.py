@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from index_oracle import assert_matches_oracle, oracle
 
-from laconic.errors import IndexFormatError
+from laconic.errors import IndexCorruptError, IndexFormatError
 from laconic.index import BuildConfig, SparseIndex
 from laconic.index.format import verify_index
 
@@ -82,9 +82,13 @@ def test_flipped_byte_fails_verification(saved):
     data = bytearray(f.read_bytes())
     data[-3] ^= 0xFF
     f.write_bytes(bytes(data))
-    SparseIndex.open(path, warm_up=False)  # the cheap check cannot see it...
-    with pytest.raises(IndexFormatError, match="term_blocks.npy.*checksum"):
-        SparseIndex.open(path, verify=True)  # ...the full one does
+    with pytest.raises(IndexCorruptError, match="term_blocks.npy.*checksum"):
+        SparseIndex.open(path, warm_up=False)  # every open checks, unasked
+    with pytest.raises(IndexCorruptError, match="term_blocks.npy.*checksum"):
+        SparseIndex.open(path, verify=True)
+    # without checksums the structural check still refuses it: a block id past the segment's last
+    with pytest.raises(IndexCorruptError, match="term_blocks.npy"):
+        SparseIndex.open(path, checksums=False)
 
 
 def test_missing_file_and_directory(saved, tmp_path):

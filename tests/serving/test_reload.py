@@ -82,3 +82,29 @@ def test_reload_errors_and_token():
         assert client.get("/health").json()["index_version"] == 1
         assert client.post("/admin/reload", json={"path": "good"}, headers=auth).json()["index_version"] == 2
         assert client.get("/stats").json()["config"]["admin_token"] == "***"
+
+
+def test_reload_of_damaged_index_keeps_serving_the_old_one(tmp_path):
+    """A real saved index, one flipped byte in a copy: the reload is refused with the file named."""
+    import shutil
+
+    from laconic.index import SparseIndex
+
+    enc = HashEncoder()
+    docs = enc.encode_documents(["vitamin d and bones", "statins lower cholesterol", "gene expression in cells"])
+    SparseIndex.build(docs, ids=["a", "b", "c"]).save(tmp_path / "good")
+    shutil.copytree(tmp_path / "good", tmp_path / "bad")
+    target = tmp_path / "bad" / "ids_blob.npy"
+    data = bytearray(target.read_bytes())
+    data[-1] ^= 0x01  # the last id's last byte: hits would come back under a wrong id
+    target.write_bytes(bytes(data))
+
+    app = create_app(SparseIndex.open(tmp_path / "good"), enc, index_path=str(tmp_path / "good"))
+    with TestClient(app) as client:
+        before = client.post("/search", json={"queries": ["statins cholesterol"], "k": 2}).json()["results"]
+        r = client.post("/admin/reload", json={"path": str(tmp_path / "bad")})
+        assert r.status_code == 422
+        assert "still serving version 1" in r.json()["error"] and "ids_blob.npy" in r.json()["error"]
+        assert "checksum" in r.json()["error"]
+        assert client.get("/health").json()["index_version"] == 1
+        assert client.post("/search", json={"queries": ["statins cholesterol"], "k": 2}).json()["results"] == before

@@ -51,6 +51,9 @@ def register(app: typer.Typer) -> None:
             None, "--index", help="Search this saved index (e.g. an earlier --keep-index) instead of encoding the corpus."
         ),
         quiet: bool = typer.Option(False, "--quiet", help="Do not print the results table."),
+        strict: bool = typer.Option(
+            False, "--strict", help="Refuse a dataset's quirks (ids judged but missing, duplicates, empty documents)."
+        ),
     ) -> None:
         """Evaluate on a BEIR dataset: nDCG@10, Recall@100, MRR@10, timings, sparsity and index memory."""
         from laconic.errors import InputError
@@ -72,7 +75,9 @@ def register(app: typer.Typer) -> None:
 
         from laconic.evaluation import baselines, runner
 
-        ds = runner.resolve_dataset(dataset, split, max_docs)
+        ds = runner.resolve_dataset(dataset, split, max_docs, strict=strict)
+        for quirk in ds.quirks:
+            typer.echo(f"laconic: note: {dataset}: {quirk}", err=True)
         common = dict(
             k=k,
             threads=threads,

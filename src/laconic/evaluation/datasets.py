@@ -10,14 +10,18 @@ field; libraries such as ``datasets`` or ``beir`` stop with a stack trace.
 from __future__ import annotations
 
 import json
+import logging
 import random
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from laconic.errors import InputError
 from laconic.jsonl import iter_jsonl
 from laconic.storage import atomic_file
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "BeirDataset",
@@ -45,7 +49,9 @@ class BeirDataset:
         split: the qrels split (``test``, ``train``, ``dev``).
         doc_ids, titles, texts: the corpus, in file order.
         query_ids, queries: the queries that have qrels in this split, in file order.
-        qrels: graded judgements of this split.
+        qrels: graded judgements of this split; a judged document missing from the
+            corpus stays in (it is never retrieved, as BEIR and pytrec_eval score it).
+        quirks: what the reader accepted and how (see :func:`load_beir`), one line each.
 
     Example:
         >>> ds = load_beir("../shared/data/beir/scifact", "test")  # doctest: +SKIP
@@ -61,6 +67,7 @@ class BeirDataset:
     query_ids: list[str]
     queries: list[str]
     qrels: Qrels = field(default_factory=dict)
+    quirks: list[str] = field(default_factory=list)
 
     @property
     def documents(self) -> list[dict[str, str]]:
@@ -109,12 +116,47 @@ def document_text(title: str, text: str) -> str:
     return f"{title} {text}" if title else text
 
 
-def _read_jsonl(path: Path, required: tuple[str, ...], optional: tuple[str, ...]) -> list[tuple[str, ...]]:
-    """Rows of ``(_id, *required, *optional)``; every bad line raises InputError naming it."""
+class _Quirks:
+    """Collects accepted oddities of a published dataset; in strict mode each one is an error."""
+
+    def __init__(self, strict: bool) -> None:
+        self.strict = strict
+        self.counts: dict[str, list[Any]] = {}
+
+    def note(self, key: str, error: InputError, example: Any) -> None:
+        if self.strict:
+            raise error
+        self.counts.setdefault(key, []).append(example)
+
+    def lines(self, templates: dict[str, str]) -> list[str]:
+        out = []
+        for key, examples in self.counts.items():
+            shown = ", ".join(repr(e) for e in examples[:3]) + (", ..." if len(examples) > 3 else "")
+            out.append(templates[key].format(n=len(examples), examples=shown))
+        return out
+
+
+_QUIRK_TEXT = {
+    "duplicate_doc": "{n} duplicate document ids in corpus.jsonl; the last copy is kept ({examples})",
+    "duplicate_query": "{n} duplicate query ids in queries.jsonl; the last copy is kept ({examples})",
+    "empty_doc": "{n} documents have neither title nor text; kept, they match nothing ({examples})",
+    "missing_doc": "{n} qrels point to documents not in the corpus; they count as not retrieved ({examples})",
+    "missing_query": "{n} qrels name queries not in queries.jsonl; those rows are dropped ({examples})",
+    "duplicate_qrel": "{n} (query, document) pairs are judged twice; the last grade is kept ({examples})",
+}
+
+
+def _read_jsonl(
+    path: Path, required: tuple[str, ...], optional: tuple[str, ...], quirks: _Quirks, duplicate_key: str
+) -> list[tuple[str, ...]]:
+    """Rows of ``(_id, *required, *optional)``; every malformed line raises InputError naming it.
+
+    A repeated id is a quirk: the last row wins (as BEIR's loader, a dict, does).
+    """
     if not path.is_file():
         raise InputError("file not found", path=path)
     rows: list[tuple[str, ...]] = []
-    seen: set[str] = set()
+    seen: dict[str, int] = {}
     for lineno, record in iter_jsonl(path):
         values = []
         for name in ("_id", *required):
@@ -127,8 +169,10 @@ def _read_jsonl(path: Path, required: tuple[str, ...], optional: tuple[str, ...]
                 raise InputError(f"expected a string, got {type(value).__name__}", path=path, line=lineno, field=name)
         row = tuple(str(v) for v in values)
         if row[0] in seen:
-            raise InputError(f"duplicate id {row[0]!r}", path=path, line=lineno, field="_id")
-        seen.add(row[0])
+            quirks.note(duplicate_key, InputError(f"duplicate id {row[0]!r}", path=path, line=lineno, field="_id"), row[0])
+            rows[seen[row[0]]] = row
+            continue
+        seen[row[0]] = len(rows)
         rows.append(row)
     return rows
 
@@ -156,19 +200,25 @@ def read_qrels(path: Path) -> list[tuple[int, str, str, int]]:
     return rows
 
 
-def load_beir(dataset_dir: str | Path, split: str = "test") -> BeirDataset:
-    """Read one split of a BEIR dataset folder.
+def load_beir(dataset_dir: str | Path, split: str = "test", *, strict: bool = False) -> BeirDataset:
+    """Read one split of a BEIR dataset folder, as published, quirks included.
 
-    Queries are restricted to those with judgements in ``split``. Every qrels
-    id must exist in the corpus and the query file (an absent id is an error,
-    not a silent zero: it would skew every metric).
+    Queries are restricted to those with judgements in ``split``. Official
+    datasets have known oddities (BEIR's ArguAna judges 5 documents its corpus
+    lacks); refusing them would lose every other query, so they are accepted,
+    scored as BEIR and pytrec_eval score them, and listed in ``dataset.quirks``
+    (and logged): judged documents missing from the corpus stay in the qrels and
+    count as not retrieved; qrels of unknown queries are dropped; repeated ids
+    and repeated judgements keep the last copy; empty documents are kept.
 
     Args:
         dataset_dir: folder holding ``corpus.jsonl``, ``queries.jsonl``, ``qrels/``.
         split: name of a file ``qrels/<split>.tsv``.
+        strict: make every quirk an :class:`InputError` naming its file and line.
 
     Raises:
-        InputError: missing files, bad JSON, missing fields, unknown split or ids.
+        InputError: missing files, bad JSON, missing fields or wrong types, an
+            unknown split; in strict mode also every quirk.
     """
     root = Path(dataset_dir)
     if not root.is_dir():
@@ -177,20 +227,31 @@ def load_beir(dataset_dir: str | Path, split: str = "test") -> BeirDataset:
     if not qrels_path.is_file():
         known = sorted(p.stem for p in (root / "qrels").glob("*.tsv")) if (root / "qrels").is_dir() else []
         raise InputError(f"unknown split {split!r} (available: {', '.join(known) or 'none'})", path=qrels_path)
-    corpus = _read_jsonl(root / "corpus.jsonl", (), ("title", "text"))
+    quirks = _Quirks(strict)
+    corpus = _read_jsonl(root / "corpus.jsonl", (), ("title", "text"), quirks, "duplicate_doc")
     for i, (doc_id, title, text) in enumerate(corpus):
         if not (title or text):
-            raise InputError(f"document {doc_id!r} has neither title nor text", path=root / "corpus.jsonl", line=i + 1, field="text")
-    queries = _read_jsonl(root / "queries.jsonl", ("text",), ())
+            error = InputError(f"document {doc_id!r} has neither title nor text", path=root / "corpus.jsonl", field="text")
+            quirks.note("empty_doc", error, doc_id)
+    queries = _read_jsonl(root / "queries.jsonl", ("text",), (), quirks, "duplicate_query")
     doc_set = {row[0] for row in corpus}
     query_text = {row[0]: row[1] for row in queries}
     qrels: Qrels = {}
     for lineno, qid, did, grade in read_qrels(qrels_path):
         if qid not in query_text:
-            raise InputError(f"query id {qid!r} is not in queries.jsonl", path=qrels_path, line=lineno, field="query-id")
+            error = InputError(f"query id {qid!r} is not in queries.jsonl", path=qrels_path, line=lineno, field="query-id")
+            quirks.note("missing_query", error, qid)
+            continue
         if did not in doc_set:
-            raise InputError(f"corpus id {did!r} is not in corpus.jsonl", path=qrels_path, line=lineno, field="corpus-id")
+            error = InputError(f"corpus id {did!r} is not in corpus.jsonl", path=qrels_path, line=lineno, field="corpus-id")
+            quirks.note("missing_doc", error, did)
+        if did in qrels.get(qid, {}):
+            error = InputError(f"({qid!r}, {did!r}) is judged twice", path=qrels_path, line=lineno)
+            quirks.note("duplicate_qrel", error, (qid, did))
         qrels.setdefault(qid, {})[did] = grade
+    found = quirks.lines(_QUIRK_TEXT)
+    for line in found:
+        logger.warning("%s: %s", root, line)
     kept = [(qid, text) for qid, text in query_text.items() if qid in qrels]
     return BeirDataset(
         name=root.resolve().name,
@@ -201,6 +262,7 @@ def load_beir(dataset_dir: str | Path, split: str = "test") -> BeirDataset:
         query_ids=[q for q, _ in kept],
         queries=[t for _, t in kept],
         qrels=qrels,
+        quirks=found,
     )
 
 

@@ -28,9 +28,14 @@ def default_output_dir(dataset: str, model: str, root: str | Path = "runs/eval")
     return Path(root) / f"{dataset}-{model}"
 
 
-def resolve_dataset(dataset: str | Path | BeirDataset, split: str, max_docs: int | None = None) -> BeirDataset:
-    """A loaded dataset from a folder (or as given), optionally cut to ``max_docs`` documents."""
-    ds = dataset if isinstance(dataset, BeirDataset) else load_beir(dataset, split)
+def resolve_dataset(
+    dataset: str | Path | BeirDataset, split: str, max_docs: int | None = None, strict: bool = False
+) -> BeirDataset:
+    """A loaded dataset from a folder (or as given), optionally cut to ``max_docs`` documents.
+
+    ``strict`` refuses a published dataset's quirks instead of accepting and reporting them.
+    """
+    ds = dataset if isinstance(dataset, BeirDataset) else load_beir(dataset, split, strict=strict)
     if max_docs is not None and max_docs < len(ds.doc_ids):
         ds = ds.subset(max_docs)
     if not ds.query_ids:

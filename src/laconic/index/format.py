@@ -3,8 +3,9 @@
 The byte-level spec is docs/index-format.md. Writes go through
 ``laconic.storage.atomic_directory`` (a killed save leaves the previous index
 intact). Opening checks the header, every file's presence, size and ``.npy``
-dtype/shape (cheap: catches truncation and swapped files); ``verify=True``
-also recomputes each file's CRC-32 (catches flipped bytes).
+dtype/shape, every file's CRC-32 (``checksums=False`` skips only that, for
+indexes far larger than RAM) and every structural invariant the kernels rely
+on (``validate.py``), so no search ever runs on a damaged or crafted index.
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ from typing import Any
 
 import numpy as np
 
-from laconic.errors import IndexFormatError
+from laconic.errors import IndexCorruptError, IndexFormatError
+from laconic.index import validate
 from laconic.index.config import BuildConfig
 from laconic.index.ids import IdTable
-from laconic.index.segment import ARRAYS, Quantiser, Segment
+from laconic.index.segment import ARRAYS, DTYPES, WEIGHT_DTYPES, Quantiser, Segment
 from laconic.storage import atomic_directory
 
 FORMAT_NAME = "laconic.index"
@@ -112,54 +114,90 @@ def read_header(path: Path) -> dict[str, Any]:
     return header
 
 
-def _load_array(path: Path, rel: str, spec: dict[str, Any], verify: bool) -> np.ndarray:
+def _load_array(path: Path, rel: str, spec: Any, checksums: bool, dtype: Any = None) -> np.ndarray:
     file = path / rel
+    if not isinstance(spec, dict) or not {"bytes", "crc32", "dtype", "shape"} <= set(spec):
+        raise IndexFormatError(f"{path / HEADER}: no valid entry for {rel}")
     if not file.is_file():
         raise IndexFormatError(f"{file}: missing index file")
     size = file.stat().st_size
     if size != spec["bytes"]:
-        raise IndexFormatError(f"{file}: size {size} bytes, header says {spec['bytes']} (truncated or replaced)")
-    if verify and crc32_file(file) != spec["crc32"]:
-        raise IndexFormatError(f"{file}: checksum mismatch (corrupted)")
+        raise IndexCorruptError(f"{file}: size {size} bytes, header says {spec['bytes']} (truncated or replaced)")
     try:
         # copy-on-write map: shares the page cache, and numba sees ordinary writable arrays
         arr = np.load(file, mmap_mode="c", allow_pickle=False)
-    except (ValueError, OSError) as exc:
-        raise IndexFormatError(f"{file}: unreadable array ({exc})") from exc
-    if np.dtype(arr.dtype).str != spec["dtype"] or list(arr.shape) != spec["shape"]:
-        raise IndexFormatError(
-            f"{file}: array {arr.dtype}{list(arr.shape)}, header says {spec['dtype']}{spec['shape']}"
-        )
+    except Exception as exc:  # numpy's header parser raises whatever a damaged header provokes (even TokenError)
+        raise IndexCorruptError(f"{file}: unreadable array ({exc})") from exc
+    if np.dtype(arr.dtype).str != spec["dtype"] or list(arr.shape) != spec["shape"] or arr.ndim != 1:
+        raise IndexCorruptError(f"{file}: array {arr.dtype}{list(arr.shape)}, header says {spec['dtype']}{spec['shape']}")
+    if dtype is not None and arr.dtype != np.dtype(dtype):
+        raise IndexCorruptError(f"{file}: dtype {arr.dtype}, the format stores {np.dtype(dtype)}")
+    if checksums and arr.size:
+        validate.check_checksum(file, arr, spec["crc32"])
+    elif checksums and crc32_file(file) != spec["crc32"]:  # empty arrays have no map to hash
+        raise IndexCorruptError(f"{file}: checksum mismatch (the file was changed or damaged)")
     return arr
 
 
-def read_index(path: str | Path, verify: bool = False) -> dict[str, Any]:
-    """Open an index directory memory-mapped; returns its parts (raises IndexFormatError)."""
+def read_index(path: str | Path, verify: bool = False, checksums: bool = True) -> dict[str, Any]:
+    """Open an index directory memory-mapped and check it; returns its parts.
+
+    Args:
+        verify: kept for callers of version 1's API: every open is now the full check.
+        checksums: compare every file's CRC-32 with the header (default). ``False``
+            skips only that (an index far larger than RAM opens without reading every
+            page); the structural checks still run, so no file can crash a search.
+
+    Raises:
+        IndexFormatError: not an index, or of another version.
+        IndexCorruptError: truncated, damaged or inconsistent; the message names the file.
+    """
     path = Path(path)
     header = read_header(path)
+    checksums = checksums or verify
     try:
         files = header["files"]
         config = BuildConfig.from_dict(header["config"])
-        load = lambda rel: _load_array(path, rel, files[rel], verify)  # noqa: E731
-        ids = IdTable(load("ids_blob.npy"), load("ids_offsets.npy"))
-        deleted = np.array(load("deleted.npy"), dtype=bool)
+        vocab_size = int(header["vocab_size"])
+
+        def load(rel: str, dtype: Any = None) -> np.ndarray:
+            if rel not in files:
+                raise IndexFormatError(f"{path / HEADER}: lists no file {rel}")
+            return _load_array(path, rel, files[rel], checksums, dtype)
+
+        ids = IdTable(load("ids_blob.npy", np.uint8), load("ids_offsets.npy", np.int64))
+        deleted = np.array(load("deleted.npy", np.bool_), dtype=bool)
+        if deleted.size != len(ids):
+            raise IndexCorruptError(f"{path / 'deleted.npy'}: {deleted.size} entries for {len(ids)} ids")
+        validate.check_ids(path, ids.blob, ids.offsets)
+        if int(header["n_total"]) != len(ids) or int(header["n_live"]) != len(ids) - int(deleted.sum()):
+            raise IndexCorruptError(f"{path / HEADER}: document counts disagree with ids_offsets.npy / deleted.npy")
+        seen = np.zeros(len(ids), dtype=np.bool_)
         segments = []
         for meta in header["segments"]:
-            arrays = {name: load(f"{meta['name']}/{name}.npy") for name in ARRAYS}
-            quant = Quantiser(int(meta["weight_bits"]), float(meta["scale"]), float(meta["bound_scale"]), float(meta["ub_mult"]))
+            bits = int(meta["weight_bits"])
+            if bits not in WEIGHT_DTYPES:
+                raise IndexCorruptError(f"{path / HEADER}: segment {meta['name']}: weight_bits {bits}")
+            arrays = {
+                name: load(f"{meta['name']}/{name}.npy", WEIGHT_DTYPES[bits] if name == "post_w" else DTYPES[name])
+                for name in ARRAYS
+            }
+            if arrays["term_ptr"].size != vocab_size + 1:
+                raise IndexCorruptError(f"{path / meta['name'] / 'term_ptr.npy'}: does not match vocab_size {vocab_size}")
+            n_pairs, n_post = arrays["term_blocks"].size, arrays["post_doc"].size
+            if arrays["term_max"].size != n_pairs or arrays["pair_ptr"].size != n_pairs + 1 or arrays["post_w"].size != n_post:
+                raise IndexCorruptError(f"{path / meta['name']}: array lengths disagree (pairs, postings)")
+            validate.check_segment(path, meta, arrays, seen)
+            quant = Quantiser(bits, float(meta["scale"]), float(meta["bound_scale"]), float(meta["ub_mult"]))
             segments.append(Segment(arrays, int(meta["n_docs"]), int(meta["block_size"]), quant))
-        vocab_size = int(header["vocab_size"])
-    except KeyError as exc:
-        raise IndexFormatError(f"{path / HEADER}: header lacks {exc} (not written by this laconic?)") from exc
-    if deleted.size != len(ids):
-        raise IndexFormatError(f"{path / 'deleted.npy'}: {deleted.size} entries for {len(ids)} ids")
-    for seg in segments:
-        if seg.arrays["term_ptr"].size != vocab_size + 1:
-            raise IndexFormatError(f"{path}: segment term_ptr does not match vocab_size {vocab_size}")
+    except (KeyError, TypeError, ValueError) as exc:
+        if isinstance(exc, IndexFormatError):
+            raise
+        raise IndexFormatError(f"{path / HEADER}: malformed header ({type(exc).__name__}: {exc})") from exc
     return dict(vocab_size=vocab_size, config=config, segments=segments, ids=ids, deleted=deleted, header=header)
 
 
 def verify_index(path: str | Path) -> int:
-    """Full check of every file's checksum; returns the number of files checked."""
+    """Full check of every file (checksums and invariants); returns the number of files checked."""
     parts = read_index(path, verify=True)
     return len(parts["header"]["files"])

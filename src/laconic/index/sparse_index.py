@@ -18,6 +18,7 @@ from typing import Any
 import numba
 import numpy as np
 
+from laconic.errors import UnknownDocumentError
 from laconic.index import kernels as K
 from laconic.index.builder import build_segments
 from laconic.index.config import BuildConfig, SearchParams
@@ -109,9 +110,15 @@ class SparseIndex:
         )
 
     @classmethod
-    def open(cls, path: str | Path, verify: bool = False, warm_up: bool = True) -> SparseIndex:
-        """Open a saved index memory-mapped (``verify=True`` also checks every checksum)."""
-        parts = read_index(path, verify=verify)
+    def open(cls, path: str | Path, verify: bool = False, warm_up: bool = True, checksums: bool = True) -> SparseIndex:
+        """Open a saved index memory-mapped, after checking it (raises ``IndexCorruptError``).
+
+        Every open verifies each file's checksum and the structural invariants the
+        kernels rely on (``verify`` is kept for compatibility: it is always the full
+        check). ``checksums=False`` skips only the checksums, for an index far larger
+        than RAM; a file that fails the structural checks is still refused.
+        """
+        parts = read_index(path, verify=verify, checksums=checksums)
         snap = _Snapshot(tuple(parts["segments"]), parts["ids"], parts["deleted"])
         index = cls(parts["vocab_size"], parts["config"], snap, Path(path))
         if warm_up:
@@ -298,7 +305,7 @@ class SparseIndex:
         for d in doc_ids:
             g = lookup.get(d)
             if g is None or snap.deleted[g] or g not in where:
-                raise KeyError(f"document id {d!r} is not in the index")
+                raise UnknownDocumentError(f"document id {d!r} is not in the index (never added, or deleted)")
             seg, p = where[g]
             codes = K.explain_docs(q_t, q_w, np.array([p], np.int64), seg.seg, seg.block_size)[0]
             contrib = q_w.astype(np.float64) * codes * seg.quant.scale

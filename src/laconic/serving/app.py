@@ -23,7 +23,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from laconic.errors import ConfigError, LaconicError
+from laconic.errors import ConfigError, LaconicError, UnknownDocumentError
 from laconic.serving import schemas as S
 from laconic.serving.batcher import MicroBatcher
 from laconic.serving.config import ServeConfig
@@ -244,12 +244,12 @@ def create_app(
     async def _explain(index: Any, query: SparseVectors, ids: list[str], limit: int) -> list[list[S.MatchedTerm]]:
         try:
             per_doc = await service.run_search(index.explain, query, ids)
-        except KeyError:  # a hit deleted between search and explain (in-place delete): explain the rest
+        except UnknownDocumentError:  # a hit deleted between search and explain (in-place delete): explain the rest
             per_doc = []
             for doc in ids:
                 try:
                     per_doc.extend(await service.run_search(index.explain, query, [doc]))
-                except KeyError:
+                except UnknownDocumentError:
                     per_doc.append([])
         out = []
         for contributions in per_doc:

@@ -126,7 +126,8 @@ def mine_hard_negatives(dataset: Any, config: MiningConfig, encoder: Any = None)
 
     for qid, query, candidates in zip(dataset.query_ids, dataset.queries, ranked):
         judged = dataset.qrels.get(qid, {})
-        positives = [d for d, g in judged.items() if g >= config.min_grade]
+        # a judged document missing from the corpus (a published-dataset quirk) has no text to train on
+        positives = [d for d, g in judged.items() if g >= config.min_grade and d in row_of]
         if not positives:
             continue
         negatives = [d for d in candidates[config.skip:] if judged.get(d, 0) < config.min_grade]

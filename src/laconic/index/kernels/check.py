@@ -1,0 +1,95 @@
+"""Structural invariants of one segment, checked in one pass over its arrays.
+
+The search kernels index arrays with values read from disk (pair pointers,
+block ids, in-block positions, global orders) and do no bounds checks of their
+own: checking once at open keeps the hot loops free of branches. After
+``check_segment`` returns 0, every read and write the kernels make is in bounds
+and the block-max bounds are true upper bounds, so exact search stays exact.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+from laconic.index.kernels.build import _ub_code
+
+# codes returned by check_segment (0 = valid); messages live in laconic.index.validate
+OK = 0
+TERM_PTR_START, TERM_PTR_ORDER, TERM_PTR_END = 1, 2, 3
+PAIR_PTR_START, PAIR_PTR_ORDER, PAIR_PTR_END = 4, 5, 6
+BLOCK_RANGE, BLOCK_ORDER = 7, 8
+DOC_RANGE, DOC_ORDER = 9, 10
+BOUND_LOW, WEIGHT_BAD = 11, 12
+ORDER_RANGE, ORDER_DUP = 13, 14
+
+
+@nb.njit(cache=True, nogil=True)
+def check_segment(term_ptr, term_blocks, term_max, pair_ptr, post_doc, post_w, doc_order,
+                  n_docs, block_size, ub_mult, float_weights, seen):
+    """Return ``(code, index)``: the first violated invariant and where, or ``(0, -1)``.
+
+    ``seen`` (bool, one per global order) is shared across segments so a global
+    order used twice anywhere is caught; it is updated in place.
+    """
+    n_pairs = term_blocks.size
+    n_post = post_doc.size
+    n_blocks = (n_docs + block_size - 1) // block_size
+    last_fill = n_docs - (n_blocks - 1) * block_size  # positions used in the last block
+    if term_ptr[0] != 0:
+        return TERM_PTR_START, 0
+    for t in range(term_ptr.size - 1):
+        if term_ptr[t + 1] < term_ptr[t]:
+            return TERM_PTR_ORDER, t + 1
+    if term_ptr[term_ptr.size - 1] != n_pairs:
+        return TERM_PTR_END, term_ptr.size - 1
+    if pair_ptr[0] != 0:
+        return PAIR_PTR_START, 0
+    for j in range(n_pairs):
+        if pair_ptr[j + 1] < pair_ptr[j]:
+            return PAIR_PTR_ORDER, j + 1
+    if pair_ptr[n_pairs] != n_post:
+        return PAIR_PTR_END, n_pairs
+    for t in range(term_ptr.size - 1):
+        for j in range(term_ptr[t], term_ptr[t + 1]):
+            b = np.int64(term_blocks[j])
+            if b >= n_blocks:
+                return BLOCK_RANGE, j
+            if j > term_ptr[t] and b <= term_blocks[j - 1]:
+                return BLOCK_ORDER, j
+            limit = last_fill if b == n_blocks - 1 else block_size
+            best = 0.0
+            for p in range(pair_ptr[j], pair_ptr[j + 1]):
+                d = np.int64(post_doc[p])
+                if d >= limit:
+                    return DOC_RANGE, p
+                if p > pair_ptr[j] and d <= post_doc[p - 1]:
+                    return DOC_ORDER, p
+                w = float(post_w[p])
+                if float_weights and not (w >= 0.0 and w < np.inf):
+                    return WEIGHT_BAD, p
+                if w > best:
+                    best = w
+            if term_max[j] < _ub_code(best, ub_mult):
+                return BOUND_LOW, j
+    for p in range(doc_order.size):
+        g = doc_order[p]
+        if g < 0 or g >= seen.size:
+            return ORDER_RANGE, p
+        if seen[g]:
+            return ORDER_DUP, p
+        seen[g] = True
+    return OK, -1
+
+
+@nb.njit(cache=True, nogil=True)
+def check_offsets(offsets, blob_size):
+    """``(0, -1)`` when ``offsets`` start at 0, never decrease and end at ``blob_size``."""
+    if offsets.size == 0 or offsets[0] != 0:
+        return 1, 0
+    for i in range(offsets.size - 1):
+        if offsets[i + 1] < offsets[i]:
+            return 2, i + 1
+    if offsets[offsets.size - 1] != blob_size:
+        return 3, offsets.size - 1
+    return 0, -1

@@ -1,0 +1,99 @@
+"""Checks an opened index must pass before any search runs on it.
+
+Two layers, both on by default in :func:`laconic.index.format.read_index`:
+
+1. **Checksums**: the CRC-32 of every array file against the header, computed
+   over the memory map (catches any flipped byte or stale file; about 7 GB/s
+   here, so ~0.15 s per GB).
+2. **Invariants** (:mod:`laconic.index.kernels.check`): pointers monotone and
+   consistent with the header, block ids and in-block positions within the
+   segment, global orders in range and used once, float weights finite, block
+   bounds true upper bounds. A file that passes cannot make a kernel read or
+   write out of bounds, however it was made, so a crafted file whose checksums
+   were recomputed is refused just the same.
+
+Every failure is an :class:`~laconic.errors.IndexCorruptError` naming the file.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from laconic.errors import IndexCorruptError
+from laconic.index.kernels import check as C
+
+_SEGMENT_MESSAGES = {
+    C.TERM_PTR_START: ("term_ptr", "does not start at 0"),
+    C.TERM_PTR_ORDER: ("term_ptr", "decreases"),
+    C.TERM_PTR_END: ("term_ptr", "does not end at the number of (term, block) pairs"),
+    C.PAIR_PTR_START: ("pair_ptr", "does not start at 0"),
+    C.PAIR_PTR_ORDER: ("pair_ptr", "decreases"),
+    C.PAIR_PTR_END: ("pair_ptr", "does not end at the number of postings"),
+    C.BLOCK_RANGE: ("term_blocks", "names a block past the segment's last"),
+    C.BLOCK_ORDER: ("term_blocks", "block ids of a term are not increasing"),
+    C.DOC_RANGE: ("post_doc", "position past the block's documents"),
+    C.DOC_ORDER: ("post_doc", "positions of a (term, block) pair are not increasing"),
+    C.BOUND_LOW: ("term_max", "block bound below a stored weight (exact search would miss documents)"),
+    C.WEIGHT_BAD: ("post_w", "weight is negative, infinite or NaN"),
+    C.ORDER_RANGE: ("doc_order", "global order out of range"),
+    C.ORDER_DUP: ("doc_order", "global order used twice"),
+}
+
+
+def crc32_array(arr: np.ndarray) -> int:
+    """CRC-32 of a memory-mapped ``.npy`` file's bytes, header included (the map's backing buffer)."""
+    mm = getattr(arr, "_mmap", None)
+    if mm is None:
+        raise TypeError("crc32_array needs an array opened with np.load(mmap_mode=...)")
+    return zlib.crc32(memoryview(mm))
+
+
+def check_checksum(file: Path, arr: np.ndarray, expected: int) -> None:
+    if crc32_array(arr) != expected:
+        raise IndexCorruptError(f"{file}: checksum mismatch (the file was changed or damaged)")
+
+
+def check_ids(path: Path, blob: np.ndarray, offsets: np.ndarray) -> None:
+    """Offsets monotone and in range; the blob valid UTF-8 and every id starting on a character."""
+    code, at = C.check_offsets(np.asarray(offsets), int(blob.size))
+    if code:
+        raise IndexCorruptError(f"{path / 'ids_offsets.npy'}: offsets invalid at entry {at}")
+    try:
+        memoryview(np.ascontiguousarray(blob)).tobytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise IndexCorruptError(f"{path / 'ids_blob.npy'}: not UTF-8 at byte {exc.start}") from None
+    starts = np.asarray(offsets[:-1])
+    starts = starts[starts < blob.size]
+    split = np.flatnonzero((np.asarray(blob)[starts] & 0xC0) == 0x80)
+    if split.size:
+        raise IndexCorruptError(f"{path / 'ids_offsets.npy'}: id {int(split[0])} starts inside a UTF-8 character")
+
+
+def check_segment(path: Path, meta: dict, arrays: dict[str, np.ndarray], seen: np.ndarray) -> None:
+    """Raise :class:`IndexCorruptError` unless the segment's arrays satisfy every kernel invariant."""
+    name = meta["name"]
+    n_docs, block_size = int(meta["n_docs"]), int(meta["block_size"])
+    quant = [float(meta[k]) for k in ("scale", "bound_scale", "ub_mult")]
+    where = path / name
+    if not 1 <= block_size <= 256:
+        raise IndexCorruptError(f"{where}: block_size {block_size} outside 1..256")
+    if n_docs < 0 or arrays["doc_order"].size != n_docs:
+        raise IndexCorruptError(f"{where / 'doc_order.npy'}: {arrays['doc_order'].size} entries, header says {n_docs} documents")
+    if math.ceil(n_docs / block_size) > 65536:
+        raise IndexCorruptError(f"{where}: {n_docs} documents need more blocks than 16-bit block ids hold")
+    if not all(math.isfinite(v) and v > 0 for v in quant):
+        raise IndexCorruptError(f"{path / 'header.json'}: segment {name} has a non-positive or non-finite scale")
+    if n_docs == 0:
+        return
+    code, at = C.check_segment(
+        arrays["term_ptr"], arrays["term_blocks"], arrays["term_max"], arrays["pair_ptr"], arrays["post_doc"],
+        arrays["post_w"], arrays["doc_order"], n_docs, block_size, quant[2],
+        arrays["post_w"].dtype == np.float32, seen,
+    )
+    if code:
+        array, problem = _SEGMENT_MESSAGES[code]
+        raise IndexCorruptError(f"{where / (array + '.npy')}: {problem} (entry {at})")
