@@ -63,3 +63,7 @@ class ConfigError(LaconicError, ValueError):
 
 class UnknownDocumentError(LaconicError, LookupError):
     """A document id the index does not hold (never added, or deleted)."""
+
+
+class StorageError(LaconicError, OSError):
+    """A write failed (disk full, file too large, permissions); what was there before is unchanged."""

@@ -18,7 +18,7 @@ from typing import Any
 import numba
 import numpy as np
 
-from laconic.errors import UnknownDocumentError
+from laconic.errors import StorageError, UnknownDocumentError
 from laconic.index import kernels as K
 from laconic.index.builder import build_segments
 from laconic.index.config import BuildConfig, SearchParams
@@ -103,11 +103,24 @@ class SparseIndex:
 
     # ------------------------------------------------------------- persistence
     def save(self, path: str | Path) -> None:
-        """Write the index to directory ``path`` atomically (replacing any old one)."""
+        """Write the index to directory ``path`` atomically (replacing any old one).
+
+        Raises:
+            StorageError: the write failed (a full disk, say); ``path`` still holds
+                its previous index, untouched, and no temporary files are left.
+        """
         snap = self._snap
-        write_index(
-            path, vocab_size=self.vocab_size, config=self.config, segments=list(snap.segments), ids=snap.ids, deleted=snap.deleted
-        )
+        try:
+            write_index(
+                path, vocab_size=self.vocab_size, config=self.config, segments=list(snap.segments), ids=snap.ids,
+                deleted=snap.deleted,
+            )
+        except OSError as exc:
+            if isinstance(exc, StorageError):
+                raise
+            raise StorageError(
+                exc.errno, f"{path}: could not write the index ({exc.strerror or exc}); the previous index is unchanged"
+            ) from exc
 
     @classmethod
     def open(cls, path: str | Path, verify: bool = False, warm_up: bool = True, checksums: bool = True) -> SparseIndex:
