@@ -80,6 +80,7 @@ def run(source: Path, work: Path, seed: int, cases: int) -> dict:
         [{int(t): float(rng.uniform(0.1, 2)) for t in rng.integers(vocab, size=8)} for _ in range(6)], vocab
     )
     counts = {"refused": 0, "opened_correct": 0}
+    opened_by_kind = {"flip": 0, "truncate": 0, "craft": 0}
     kinds = {"flip": 0, "truncate": 0, "craft": 0}
     for case in range(cases):
         target = work / f"case-{case % 2}"
@@ -112,7 +113,8 @@ def run(source: Path, work: Path, seed: int, cases: int) -> dict:
                     np.testing.assert_allclose(got.scores[q], expect, rtol=1e-4, atol=1e-5, err_msg=f"case {case} {kind} {rel}")
                 assert set(got.ids[q]) <= set(stored.ids), f"case {case}: ids not in the index"
         counts["opened_correct"] += 1
-    return {"cases": cases, "kinds": kinds, **counts}
+        opened_by_kind[kind] += 1
+    return {"cases": cases, "kinds": kinds, **counts, "opened_by_kind": opened_by_kind}
 
 
 if __name__ == "__main__":
