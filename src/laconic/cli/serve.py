@@ -17,6 +17,9 @@ def serve(
     ),
     tokenizer: Optional[str] = TOKENIZER,
     profile: Optional[str] = PROFILE,
+    corpus: Optional[Path] = typer.Option(
+        None, "--corpus", help="BEIR corpus.jsonl of the indexed documents: titles, snippets and highlights on the page at /."
+    ),
     host: str = typer.Option("127.0.0.1", help="Bind address (loopback by default)."),
     port: int = typer.Option(8080, help="TCP port."),
     workers: int = typer.Option(1, help="Worker processes (each loads the encoder; the index is shared)."),
@@ -30,7 +33,7 @@ def serve(
     ),
     device: Optional[str] = typer.Option(None, help="Torch device for the encoder (cpu, cuda, ...)."),
 ) -> None:
-    """Serve POST /search, POST /encode, GET /health, GET /stats, POST /admin/reload (OpenAPI at /docs)."""
+    """Serve the search page at /, and POST /search, POST /encode, GET /health, GET /stats, POST /admin/reload (OpenAPI at /docs)."""
     from laconic.serving.config import ServeConfig
     from laconic.serving.launch import serve as run
 
@@ -39,6 +42,7 @@ def serve(
         model=model,
         tokenizer=tokenizer,
         profile=profile,
+        corpus=None if corpus is None else str(corpus),
         host=host,
         port=port,
         workers=workers,

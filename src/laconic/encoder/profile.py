@@ -128,20 +128,25 @@ class EncodingProfile:
 
     def format_document(self, doc: str | Mapping[str, Any]) -> str:
         """A document as the model reads it: prefix, then title and text (a mapping) or the string."""
+        return self.document_layout(doc)[0]
+
+    def document_layout(self, doc: str | Mapping[str, Any]) -> tuple[str, int | None, int]:
+        """``(formatted, title_start, text_start)``: the formatted document and where its title
+        (``None`` when it has none) and its text begin in it (for highlighting by offsets)."""
+        prefix = self.passage_prefix
         if isinstance(doc, str):
-            return self.passage_prefix + doc
+            return prefix + doc, None, len(prefix)
         if not isinstance(doc, Mapping):
             raise TypeError(f"a document must be a str or a mapping with 'title'/'text', got {type(doc).__name__}")
         text = doc.get("text")
         title = doc.get("title")
         text = "" if text is None else str(text)
         if title is None or (title == "" and not self.join_empty_title):
-            body = text
-        elif text == "" and not self.join_empty_title:
-            body = str(title)
-        else:
-            body = f"{title}{self.title_separator}{text}"
-        return self.passage_prefix + body
+            return prefix + text, None, len(prefix)
+        title = str(title)
+        if text == "" and not self.join_empty_title:
+            return prefix + title, len(prefix), len(prefix) + len(title)
+        return f"{prefix}{title}{self.title_separator}{text}", len(prefix), len(prefix) + len(title) + len(self.title_separator)
 
     def format(self, items: Sequence[Any], kind: str) -> list[str]:
         """Format queries (``kind="query"``) or documents (``"document"``) for the tokenizer."""

@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
+from importlib import resources
 from typing import Any
 
 import numpy as np
 from fastapi import FastAPI, Header, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from laconic.errors import ConfigError, LaconicError, UnknownDocumentError
@@ -34,7 +36,13 @@ from laconic.sparse import SparseVectors
 
 log = logging.getLogger("laconic.serving")
 
-_PATHS = {"/search", "/encode", "/health", "/stats", "/admin/reload", "/docs", "/openapi.json"}
+_PATHS = {"/", "/search", "/encode", "/health", "/stats", "/admin/reload", "/docs", "/openapi.json"}
+
+
+@functools.cache
+def _page_html() -> str:
+    """``static/search.html``: one self-contained file (no build step, no external assets)."""
+    return resources.files("laconic.serving").joinpath("static/search.html").read_text(encoding="utf-8")
 
 
 def _ms(start: float) -> float:
@@ -59,9 +67,10 @@ def _jsonable(value: Any) -> Any:
 class Service:
     """The per-app state: index versions, encoder, batchers, pools and metrics."""
 
-    def __init__(self, registry: IndexRegistry, encoder: Any, config: ServeConfig) -> None:
+    def __init__(self, registry: IndexRegistry, encoder: Any, config: ServeConfig, documents: Any = None) -> None:
         self.registry = registry
         self.encoder = encoder
+        self.documents = documents
         self.config = config
         self.metrics = ServiceMetrics()
         self.search_pool = ThreadPoolExecutor(config.search_concurrency, thread_name_prefix="laconic-search")
@@ -148,6 +157,7 @@ def create_app(
     *,
     index_path: str | None = None,
     opener: Any = None,
+    documents: Any = None,
 ) -> FastAPI:
     """Build the search service around an index (and optionally an encoder).
 
@@ -157,6 +167,8 @@ def create_app(
         config: service knobs (threads, batch window, limits on admin access).
         index_path: the directory ``index`` was opened from (``/admin/reload`` reopens it).
         opener: path -> index for reloads (default ``SparseIndex.open``).
+        documents: a :class:`~laconic.serving.documents.DocumentStore` of the indexed
+            texts, for titles, snippets and highlights (``"snippets": true``).
 
     Example:
         >>> app = create_app(SparseIndex.open("idx"), SparseEncoder.from_pretrained("m"), index_path="idx")
@@ -164,7 +176,7 @@ def create_app(
     """
     config = config or ServeConfig()
     registry = index if isinstance(index, IndexRegistry) else IndexRegistry(index, index_path, opener)
-    service = Service(registry, encoder, config)
+    service = Service(registry, encoder, config, documents)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI):
@@ -198,6 +210,11 @@ def create_app(
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         return JSONResponse({"error": f"internal error ({type(exc).__name__})"}, status_code=500)
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    async def page() -> HTMLResponse:
+        """The search page: a query box, hits with their matched terms, the query's expansion terms."""
+        return HTMLResponse(_page_html())
 
     @app.post("/search", response_model=S.SearchResponse, summary="Search with texts or sparse vectors")
     async def search(request: S.SearchRequest) -> S.SearchResponse:
@@ -239,7 +256,25 @@ def create_app(
                 S.Hit(id=doc, score=float(score), terms=None if terms is None else terms[h])
                 for h, (doc, score) in enumerate(zip(ids, scores))
             ]
+            if request.snippets and service.documents is not None:
+                _add_snippets(hits[row])
         return hits
+
+    def _add_snippets(hits: list[S.Hit]) -> None:
+        from laconic.serving.documents import snippet
+
+        tokenizer = getattr(service.encoder, "tokenizer", None)
+        profile = getattr(service.encoder, "profile", None)
+        for hit in hits:
+            record = service.documents.get(hit.id)
+            if record is None:
+                continue
+            matched = {t.term_id for t in hit.terms or []} if tokenizer is not None and profile is not None else set()
+            text, start, spans = snippet(tokenizer, profile, record, matched)
+            hit.title = record.get("title")
+            hit.snippet, hit.snippet_start = text, start
+            if hit.terms is not None:
+                hit.highlights = [S.Highlight(field=sp.field, start=sp.start, end=sp.end, term_id=sp.term_id) for sp in spans]
 
     async def _explain(index: Any, query: SparseVectors, ids: list[str], limit: int) -> list[list[S.MatchedTerm]]:
         try:

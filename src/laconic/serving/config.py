@@ -17,6 +17,8 @@ class ServeConfig:
         model: encoder name or path; None serves pre-encoded vectors only.
         tokenizer: tokenizer folder or Hub id for a checkpoint that ships none.
         profile: encoding profile preset name or JSON file (default: the model's own).
+        corpus: BEIR ``corpus.jsonl`` of the indexed documents: titles and snippets for hits
+            (``"snippets": true``) and the search page at ``/``.
         host: bind address; loopback by default, put a reverse proxy in front for the network.
         port: TCP port.
         workers: uvicorn worker processes; each loads its own encoder and maps the same index.
@@ -36,6 +38,7 @@ class ServeConfig:
     model: str | None = None
     tokenizer: str | None = None
     profile: str | None = None
+    corpus: str | None = None
     host: str = "127.0.0.1"
     port: int = 8080
     workers: int = 1

@@ -35,8 +35,13 @@ def build_app(config: ServeConfig) -> FastAPI:
 
         encoder = load_encoder(config.model, tokenizer=config.tokenizer, profile=config.profile, device=config.device)
         encoder.eval()
+    documents = None
+    if config.corpus:
+        from laconic.serving.documents import DocumentStore
+
+        documents = DocumentStore.from_file(config.corpus)
     log.info("serving %s (%d documents), encoder %s", config.index, len(index), config.model or "none")
-    return create_app(index, encoder, config, index_path=config.index)
+    return create_app(index, encoder, config, index_path=config.index, documents=documents)
 
 
 def app_from_environment() -> FastAPI:

@@ -68,6 +68,11 @@ class SearchRequest(_Strict):
     mode: Literal["exact", "approximate"] = "exact"
     explain: bool = Field(default=False, description="list each hit's matched terms and their contributions")
     explain_terms: int = Field(default=16, ge=1, le=MAX_EXPLAIN_TERMS)
+    snippets: bool = Field(
+        default=False,
+        description="add each hit's title and a text snippet (a server started with --corpus); with explain, "
+        "the character spans of the matched terms",
+    )
 
     @field_validator("queries")
     @classmethod
@@ -101,10 +106,23 @@ class MatchedTerm(BaseModel):
     contribution: float
 
 
+class Highlight(BaseModel):
+    """Characters ``[start, end)`` of ``field`` (the title, or the snippet) where a matched term occurs."""
+
+    field: Literal["title", "text"]
+    start: int
+    end: int
+    term_id: int
+
+
 class Hit(BaseModel):
     id: str
     score: float
     terms: list[MatchedTerm] | None = None
+    title: str | None = None
+    snippet: str | None = Field(default=None, description="a window of the document's text")
+    snippet_start: int | None = Field(default=None, description="where the snippet starts in the text")
+    highlights: list[Highlight] | None = None
 
 
 class Timing(BaseModel):
