@@ -116,3 +116,26 @@ def test_bad_index_option(monkeypatch, capsys, small_dir, tiny_llama_dir, args, 
     args = [a.replace("{model}", str(tiny_llama_dir)) for a in args]
     code, _, err = _run(monkeypatch, capsys, *args, "--dataset", str(small_dir))
     assert code == 2 and message in err
+
+
+def test_plot_compares_per_query_with_bm25(monkeypatch, capsys, tmp_path, small_dir, tiny_llama_dir):
+    """--plot: BM25 on the same queries, per-query nDCG@10 counts checked with pytrec_eval on both run files."""
+    import pytrec_eval
+
+    from laconic.evaluation import read_trec_run
+
+    out_dir = tmp_path / "out"
+    code, out, err = _run(monkeypatch, capsys, "--model", str(tiny_llama_dir), "--dataset", str(small_dir), "--k", "20",
+                          "--max-length", "32", "--no-latency", "--quiet", "--plot", "--output-dir", str(out_dir))
+    assert code == 0, err
+    figure = out_dir / "per_query.png"
+    assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and figure.stat().st_size > 5_000
+    qrels = load_beir(small_dir, "test").qrels
+    evaluator = pytrec_eval.RelevanceEvaluator(qrels, {"ndcg_cut.10"})
+    ours = evaluator.evaluate(read_trec_run(out_dir / "run.trec"))
+    bm25 = evaluator.evaluate(read_trec_run(out_dir / "bm25" / "run.trec"))
+    diffs = [ours.get(q, {}).get("ndcg_cut_10", 0.0) - bm25.get(q, {}).get("ndcg_cut_10", 0.0) for q in qrels]
+    wins, losses = sum(d > 1e-9 for d in diffs), sum(d < -1e-9 for d in diffs)
+    assert f"{wins} wins, {losses} losses, {len(diffs) - wins - losses} ties" in out
+    code, _, err = _run(monkeypatch, capsys, "--baseline", "bm25", "--dataset", str(small_dir), "--plot")
+    assert code == 2 and "--plot compares against BM25" in err

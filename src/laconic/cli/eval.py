@@ -51,6 +51,9 @@ def register(app: typer.Typer) -> None:
             None, "--index", help="Search this saved index (e.g. an earlier --keep-index) instead of encoding the corpus."
         ),
         quiet: bool = typer.Option(False, "--quiet", help="Do not print the results table."),
+        plot: bool = typer.Option(
+            False, "--plot", help="Also evaluate BM25 on the same queries and plot per-query nDCG@10 (per_query.png)."
+        ),
         strict: bool = typer.Option(
             False, "--strict", help="Refuse a dataset's quirks (ids judged but missing, duplicates, empty documents)."
         ),
@@ -64,6 +67,8 @@ def register(app: typer.Typer) -> None:
             raise InputError(f"unknown baseline {baseline!r} (choose from {', '.join(_BASELINES)})", field="baseline")
         if dense_model is not None and baseline != "dense":
             raise InputError("--dense-model only applies to --baseline dense", field="dense-model")
+        if plot and baseline == "bm25":
+            raise InputError("--plot compares against BM25: evaluate a --model or --baseline dense", field="plot")
         if mode not in ("exact", "approximate"):
             raise InputError(f"unknown mode {mode!r} (exact or approximate)", field="mode")
         if not dataset.is_dir():
@@ -127,3 +132,9 @@ def register(app: typer.Typer) -> None:
         metrics = "  ".join(f"{name}={value:.4f}" for name, value in report.metrics.items())
         typer.echo(f"{report.system} {report.model} {report.dataset}/{report.split}: {metrics}")
         typer.echo(f"report: {report.report_path}")
+        if plot:
+            from laconic.evaluation.compare import plot_against_bm25
+
+            figure, counts = plot_against_bm25(report, ds, out, **common)
+            typer.echo(f"per-query nDCG@10 vs BM25: {counts['wins']} wins, {counts['losses']} losses, "
+                       f"{counts['ties']} ties; plot: {figure}")
