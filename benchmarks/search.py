@@ -115,7 +115,7 @@ class Bench:
         self.docs, self.queries, self.args = docs, queries, args
         self.docs_csr, self.q_csr = docs.to_scipy(), queries.to_scipy()
         self.rows: list[Row] = []
-        self.sweeps: dict[str, list[tuple[str, float, float]]] = {}
+        self.sweeps: dict[str, list[tuple]] = {}  # name -> (setting, recall, q/CPU-s, q/s, p50 ms, p99 ms)
         self.notes: list[str] = []
         self.truth = self.truth_scores = None
         self.lat_n = min(args.latency_queries, len(queries))
@@ -176,13 +176,16 @@ class Bench:
         throughput of a one-shot sweep is too noisy to rank neighbouring points.
         """
         points = []
+        curve_n = min(self.args.curve_queries, len(self.queries))
         for params in grid:
             system.configure(**params)
             qps, qps_cpu, found = throughput(system, self.args.threads, 1)
             rec = self.recall(found)
-            points.append((params, rec, qps_cpu, qps))
-            self.log(f"  sweep {system.name} {params}: recall {rec:.4f}, {qps:.0f} q/s, {qps_cpu:.0f} q/CPU-s")
-        self.sweeps[system.name] = [(fmt_params(p), r, q, w) for p, r, q, w in points]
+            lat, _ = latency_ms(system, curve_n, 3) if curve_n else (np.full(1, np.nan), None)
+            p50, p99 = float(np.median(lat)), float(np.percentile(lat, 99))
+            points.append((params, rec, qps_cpu, qps, p50, p99))
+            self.log(f"  sweep {system.name} {params}: recall {rec:.4f}, {qps:.0f} q/s, p50 {p50:.3f} ms, p99 {p99:.3f} ms")
+        self.sweeps[system.name] = [(fmt_params(p), r, q, w, a, b) for p, r, q, w, a, b in points]
         for target in TARGETS:
             ok = [p for p in points if p[1] >= target]
             if not ok:
@@ -198,6 +201,18 @@ class Bench:
             system.configure(**best[0])
             row = self.measure(system, fmt_params(best[0]), build_s)
             row.target = target
+
+
+def curve_points(bench: Bench) -> list[dict]:
+    """Every sweep point plus the exact systems, as the points of the recall-latency plot."""
+    points = [
+        {"engine": name, "recall": r, "p50_ms": a, "p99_ms": b}
+        for name, rows in bench.sweeps.items() for _s, r, _q, _w, a, b in rows
+    ]
+    for row in bench.rows:
+        if row.setting == "mode=exact" or row.system == "brute force":
+            points.append({"engine": row.system, "recall": row.recall, "p50_ms": row.p50_ms, "p99_ms": row.p99_ms})
+    return points
 
 
 def fmt_params(params: dict) -> str:
@@ -233,10 +248,10 @@ def load_vectors(args: argparse.Namespace) -> tuple[SparseVectors, SparseVectors
             raise SystemExit("--vectors needs --query-vectors")
         docs, queries = SparseVectors.load(args.vectors), SparseVectors.load(args.query_vectors)
         return docs, queries, f"real encodings: {args.vectors} ({len(docs):,} docs), {args.query_vectors}"
-    from synthetic import load_or_generate
+    from synthetic import WORKLOADS, load_or_generate
 
-    docs, queries = load_or_generate(args.data_dir, args.docs, args.queries, args.seed)
-    return docs, queries, f"synthetic (benchmarks/synthetic.py, seed {args.seed})"
+    docs, queries = load_or_generate(args.data_dir, args.docs, args.queries, args.seed, cfg=WORKLOADS[args.workload])
+    return docs, queries, f"synthetic, workload {args.workload!r} (benchmarks/synthetic.py WORKLOADS, seed {args.seed})"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -244,6 +259,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--docs", type=int, default=1_000_000, help="synthetic documents")
     ap.add_argument("--queries", type=int, default=1_000, help="synthetic queries")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--workload", choices=("easy", "laconic"), default="easy",
+                    help="synthetic shape: easy (~150/40 terms) or laconic (top-512, ~384/293 terms)")
     ap.add_argument("--data-dir", default="bench_data", help="cache of synthetic data and scratch indexes")
     ap.add_argument("--vectors", help="documents .npz (SparseVectors, e.g. from `laconic encode`)")
     ap.add_argument("--query-vectors", help="queries .npz")
@@ -260,6 +277,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--seismic-grid", default="5,10,20,40,80x0.7,0.8,0.9,1.0", help="query_cut list x heap_factor list")
     ap.add_argument("--laconic-grid", default="8,16,32,0x0.8,0.9,0.95,0.97,1.0", help="query_cut list x alpha list")
     ap.add_argument("--out", help="also write the markdown report here")
+    ap.add_argument("--curve-queries", type=int, default=200,
+                    help="queries timed one by one at every sweep point (p50/p99 of the recall-latency curves)")
+    ap.add_argument("--plot", help="also write the recall@10 vs p50/p99 latency curves here (PNG)")
+    ap.add_argument("--title", default="", help="title of the plot")
     return ap.parse_args(argv)
 
 
@@ -282,6 +303,10 @@ def main(argv: list[str] | None = None) -> None:
         )
         if args.out:
             atomic_write_text(args.out, text)
+        if args.plot and bench.sweeps:
+            from laconic.evaluation.plots import recall_latency_plot
+
+            recall_latency_plot(curve_points(bench), args.plot, title=args.title)
         return text
 
     try:

@@ -174,7 +174,7 @@ def _goals(rows: list[Row]) -> list[str]:
 def _sweeps(sweeps: dict) -> list[str]:
     out = []
     for name, points in sweeps.items():
-        out += ["", f"## {name}: knob sweep (batch, all queries)", "", "| setting | recall@k | q/CPU-s | q/s |",
-                "|---|---:|---:|---:|"]
-        out += [f"| {s} | {r:.4f} | {q:,.0f} | {w:,.0f} |" for s, r, q, w in points]
+        out += ["", f"## {name}: knob sweep (recall and q/s: batch, all queries; p50/p99: one query at a time)", "",
+                "| setting | recall@k | q/CPU-s | q/s | p50 ms | p99 ms |", "|---|---:|---:|---:|---:|---:|"]
+        out += [f"| {s} | {r:.4f} | {q:,.0f} | {w:,.0f} | {a:.3f} | {b:.3f} |" for s, r, q, w, a, b in points]
     return out

@@ -230,6 +230,14 @@ def sample_vectors(
     return (vectors, topics) if return_topics else vectors
 
 
+#: Named workloads. "easy": ~150 terms per document, ~40 per query. "laconic": the shape of the
+#: released LACONIC setup, top-512 on both sides (means near 384 per document and 293 per query).
+WORKLOADS = {
+    "easy": SyntheticConfig(),
+    "laconic": SyntheticConfig(doc_nnz_mean=400.0, query_nnz_mean=300.0, nnz_sigma=0.3),
+}
+
+
 def generate_documents(cfg: SyntheticConfig, n_docs: int, seed: int, show_progress: bool = True) -> SparseVectors:
     """``n_docs`` documents, generated in seeded chunks (a prefix of a larger run is identical)."""
     model = build_topic_model(cfg, seed)

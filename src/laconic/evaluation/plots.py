@@ -73,17 +73,30 @@ def per_query_plot(
 def recall_latency_plot(points: Sequence[Mapping[str, Any]], path: str | Path, *, title: str = "") -> Path:
     """``points``: dicts with ``engine``, ``recall``, ``p50_ms``, ``p99_ms`` (one per setting, any order).
 
-    Two panels (p50 and p99 latency on a log axis against recall@10); each
-    engine's settings are joined in recall order.
+    Two panels (p50 and p99 latency on a log axis against recall@10). Every
+    setting is a faint dot; each engine's line joins its Pareto-optimal settings
+    (no other setting of the engine is both faster and at least as accurate).
     """
     plt = _pyplot()
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True)
     engines = list(dict.fromkeys(p["engine"] for p in points))
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for ax, key, label in zip(axes, ("p50_ms", "p99_ms"), ("p50", "p99")):
-        for engine in engines:
-            rows = sorted((p for p in points if p["engine"] == engine), key=lambda p: p["recall"])
-            ax.plot([p[key] for p in rows], [p["recall"] for p in rows], marker="o", markersize=4, label=engine)
+        for i, engine in enumerate(engines):
+            rows = [p for p in points if p["engine"] == engine]
+            color = colors[i % len(colors)]
+            ax.scatter([p[key] for p in rows], [p["recall"] for p in rows], s=10, color=color, alpha=0.35)
+            front, best = [], -1.0
+            for p in sorted(rows, key=lambda p: (p[key], -p["recall"])):
+                if p["recall"] > best:
+                    front.append(p)
+                    best = p["recall"]
+            ax.plot([p[key] for p in front], [p["recall"] for p in front], marker="o", markersize=4, color=color, label=engine)
         ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
+        ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_xlabel(f"{label} latency per query (ms, log scale)")
         ax.grid(True, which="both", alpha=0.3)
     axes[0].set_ylabel("recall@10 vs exact")
