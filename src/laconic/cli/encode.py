@@ -16,7 +16,7 @@ from pathlib import Path
 
 import typer
 
-from laconic.cli.model_options import PROFILE, TOKENIZER, load_encoder
+from laconic.cli.model_options import BACKEND, INT8, PROFILE, TOKENIZER, load_encoder
 from laconic.errors import InputError
 
 
@@ -51,6 +51,8 @@ def encode_command(
     output: Path | None = typer.Option(None, "--output", "-o", help="Where to write the vectors (.npz)."),
     tokenizer: str | None = TOKENIZER,
     profile: str | None = PROFILE,
+    backend: str = BACKEND,
+    int8: bool = INT8,
     print_profile: bool = typer.Option(False, "--print-profile", help="Print the encoding profile in force (JSON) and exit."),
     kind: str = typer.Option("documents", "--kind", "-k", help="documents | queries."),
     format: str = typer.Option("auto", "--format", help="auto | beir | text (auto: beir for .jsonl/.json)."),
@@ -66,7 +68,9 @@ def encode_command(
     """Encode documents or queries into sparse vectors."""
     from laconic.encoder.inputs import read_items
 
-    kwargs = {} if max_terms is None else {"max_terms": max_terms}
+    kwargs = {"backend": backend, "int8": int8}
+    if max_terms is not None:
+        kwargs["max_terms"] = max_terms
     if print_profile:
         encoder = load_encoder(model, tokenizer=tokenizer, profile=profile, device=device, dtype=dtype, **kwargs)
         typer.echo(json.dumps(encoder.profile.to_dict(), indent=2))

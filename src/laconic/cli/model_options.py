@@ -19,6 +19,8 @@ TOKENIZER = typer.Option(
     None, "--tokenizer",
     help="Tokenizer folder or Hub id, for checkpoints that ship none (default: the model's own, else its base's).",
 )
+BACKEND = typer.Option("torch", "--backend", help="Where encoding runs: torch, onnx or openvino (see laconic export).")
+INT8 = typer.Option(False, "--int8", help="int8 weights (torch dynamic quantisation; ONNX Runtime's int8 graph, also run by OpenVINO).")
 PROFILE = typer.Option(
     None, "--profile",
     help="Encoding profile: 'laconic', 'splade', or a JSON file of profile fields (default: saved with the model).",

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from laconic.cli.model_options import PROFILE, TOKENIZER, load_encoder
+from laconic.cli.model_options import BACKEND, INT8, PROFILE, TOKENIZER, load_encoder
 from laconic.errors import InputError
 
 
@@ -24,6 +24,8 @@ def search_command(
     model: str | None = typer.Option(None, "--model", "-m", help="Encoder for --query / --queries."),
     tokenizer: str | None = TOKENIZER,
     profile: str | None = PROFILE,
+    backend: str = BACKEND,
+    int8: bool = INT8,
     query: str | None = typer.Option(None, "--query", "-q", help="One query text (prints hits and matched terms)."),
     queries: Path | None = typer.Option(None, "--queries", help="BEIR queries.jsonl (or text, one per line)."),
     vectors: Path | None = typer.Option(None, "--vectors", help="Pre-encoded query vectors (.npz)."),
@@ -61,7 +63,7 @@ def search_command(
     else:
         from laconic.encoder import read_items
 
-        encoder = load_encoder(model, tokenizer=tokenizer, profile=profile, device=device)
+        encoder = load_encoder(model, tokenizer=tokenizer, profile=profile, device=device, backend=backend, int8=int8)
         if query is not None:
             qids, texts = ["query"], [query]
         else:

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from laconic.cli.model_options import PROFILE, TOKENIZER
+from laconic.cli.model_options import BACKEND, INT8, PROFILE, TOKENIZER
 
 
 def serve(
@@ -17,6 +17,8 @@ def serve(
     ),
     tokenizer: Optional[str] = TOKENIZER,
     profile: Optional[str] = PROFILE,
+    backend: str = BACKEND,
+    int8: bool = INT8,
     corpus: Optional[Path] = typer.Option(
         None, "--corpus", help="BEIR corpus.jsonl of the indexed documents: titles, snippets and highlights on the page at /."
     ),
@@ -42,6 +44,8 @@ def serve(
         model=model,
         tokenizer=tokenizer,
         profile=profile,
+        backend=backend,
+        int8=int8,
         corpus=None if corpus is None else str(corpus),
         host=host,
         port=port,

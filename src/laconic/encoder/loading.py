@@ -71,11 +71,12 @@ _HUB_CACHE_DIR = re.compile(r"models--(?P<org>[^/]+?)--(?P<name>[^/]+)/snapshots
 
 @dataclass
 class Loaded:
-    """Everything a :class:`SparseEncoder` is built from."""
+    """Everything a :class:`SparseEncoder` is built from (``model`` is None when weights were skipped)."""
 
-    model: nn.Module
+    model: nn.Module | None
     tokenizer: Any
     config: EncoderConfig
+    path: Path | None = None  # the local folder (a Hub id's snapshot): where exported graphs live
 
 
 def resolve_device(device: str | torch.device | None) -> torch.device:
@@ -229,10 +230,17 @@ def load(
     profile: str | EncodingProfile | Mapping[str, Any] | None = None,
     revision: str | None = None,
     gguf_file: str | None = None,
+    weights: bool = True,
 ) -> Loaded:
-    """Load weights, tokenizer and config from any accepted source (see module doc)."""
+    """Load weights, tokenizer and config from any accepted source (see module doc).
+
+    ``weights=False`` reads everything but the torch weights (an exported ONNX or
+    OpenVINO graph replaces them).
+    """
     source = str(name_or_path)
     local = resolve_source(source, revision=revision, gguf_file=gguf_file)
+    if not weights and (local / "adapter_config.json").is_file():
+        raise ConfigError(f"{source}: a LoRA adapter has no exported graph; merge it (laconic merge) and export that")
     if (local / "adapter_config.json").is_file():
         return _load_adapter(
             local, device=device, dtype=dtype, head=head, merge_lora=merge_lora, attn=attn_implementation,
@@ -256,9 +264,12 @@ def load(
     base_profile = saved.profile if saved else default_profile(kind).replace(**st_overrides)
     chosen = _resolve_profile(profile, base_profile)
     torch_dtype = resolve_dtype(dtype, device, chosen.cuda_dtype)
-    model, kind, head = bb.load_transformer(
-        str(weights_dir), head=head, dtype=torch_dtype, attn_implementation=attn_implementation, gguf_file=gguf_file
-    )
+    model = None
+    if weights:
+        model, kind, head = bb.load_transformer(
+            str(weights_dir), head=head, dtype=torch_dtype, attn_implementation=attn_implementation, gguf_file=gguf_file
+        )
+    head = head or "lm"
     config = (saved or EncoderConfig()).replace(head=head, backbone=kind)
     config = config.replace(profile=chosen)
     if saved is None and kind == "causal":
@@ -269,7 +280,7 @@ def load(
         tokenizer = load_tokenizer([str(tokenizer)])
     else:
         tokenizer = prepare_tokenizer(tokenizer)
-    return Loaded(model, tokenizer, config)
+    return Loaded(model, tokenizer, config, local)
 
 
 def _load_adapter(

@@ -44,12 +44,17 @@ class SparseEncoder(nn.Module):
         >>> enc.decode(q, top_k=5)  # doctest: +SKIP
     """
 
-    def __init__(self, model: nn.Module, tokenizer: Any, config: EncoderConfig | None = None) -> None:
+    def __init__(
+        self, model: nn.Module | None, tokenizer: Any, config: EncoderConfig | None = None, runner: Any = None
+    ) -> None:
         super().__init__()
+        if model is None and runner is None:
+            raise ConfigError("a SparseEncoder needs torch weights or an exported graph (runner)")
         self.model = model
+        self.runner = runner  # an ONNX / OpenVINO graph of forward() (encoder/backends.py); None: torch
         self.tokenizer = tokenizer
         self.config = config or EncoderConfig()
-        if self.config.backbone == "causal":
+        if self.config.backbone == "causal" and model is not None:
             bb.set_bidirectional(self.model, self.config.bidirectional)
         elif not self.config.bidirectional:
             raise ConfigError("bidirectional=False needs a decoder (causal LM) backbone; encoders attend both ways")
@@ -74,6 +79,8 @@ class SparseEncoder(nn.Module):
         profile: str | EncodingProfile | Mapping[str, Any] | None = None,
         revision: str | None = None,
         gguf_file: str | None = None,
+        backend: str = "torch",
+        int8: bool = False,
     ) -> SparseEncoder:
         """Load a LACONIC encoder, a Llama-family LM, a LoRA adapter, a SPLADE or BERT model.
 
@@ -98,36 +105,47 @@ class SparseEncoder(nn.Module):
                 model, else by family (Llama-family: ``"laconic"``; MLM: ``"splade"``).
             revision: Hub revision (branch, tag or commit) of a Hub id.
             gguf_file: a GGUF file inside ``name_or_path`` (llama.cpp), dequantised on load.
+            backend: ``"torch"``, ``"onnx"`` (ONNX Runtime) or ``"openvino"``: where encoding
+                runs (``encoder/backends.py``). The exported graph is read from the folder
+                (``laconic export`` writes it), or exported on the fly. Non-torch backends
+                encode only (no training, no ``forward`` gradients).
+            int8: int8 weights: torch dynamic quantisation, ONNX Runtime's dynamic
+                quantisation, or that int8 graph in OpenVINO.
 
         Example:
             >>> enc = SparseEncoder.from_pretrained("utahnlp/laconic-1b")  # doctest: +SKIP
             >>> enc.profile.query_prefix  # doctest: +SKIP
             'query: '
         """
+        from laconic.encoder import backends
         from laconic.encoder.loading import load, resolve_device
 
-        dev = resolve_device(device)
-        loaded = load(
-            name_or_path,
-            device=dev,
-            dtype=dtype,
-            head=head,
-            merge_lora=merge_lora,
-            attn_implementation=attn_implementation,
-            tokenizer=tokenizer,
-            profile=profile,
-            revision=revision,
+        backends.check_backend(backend)
+        dev = resolve_device(device) if backend == "torch" else torch.device("cpu")
+        options = dict(
+            device=dev, dtype=dtype if backend == "torch" else "float32", head=head, merge_lora=merge_lora,
+            attn_implementation=attn_implementation, tokenizer=tokenizer, profile=profile, revision=revision,
             gguf_file=gguf_file,
         )
-        config = loaded.config.replace(
+        changes = dict(
             max_terms=max_terms,
             query_max_length=query_max_length,
             document_max_length=document_max_length,
             bidirectional=bidirectional,
             pooling_chunk_size=pooling_chunk_size,
         )
-        encoder = cls(loaded.model, loaded.tokenizer, config)
-        return encoder.to(dev).eval()
+        if backend == "torch":
+            loaded = load(name_or_path, **options)
+            model = backends.quantize_torch(loaded.model) if int8 else loaded.model
+            return cls(model, loaded.tokenizer, loaded.config.replace(**changes)).to(dev).eval()
+        loaded = load(name_or_path, **options, weights=False)
+
+        def torch_encoder() -> SparseEncoder:  # only when the folder holds no exported graph
+            full = load(name_or_path, **options)
+            return cls(full.model, full.tokenizer, full.config.replace(**changes)).eval()
+
+        runner = backends.open_runner(loaded.path, backend, int8, torch_encoder)
+        return cls(None, loaded.tokenizer, loaded.config.replace(**changes), runner=runner).eval()
 
     def save_pretrained(self, path: str | Path) -> Path:
         """Write weights, tokenizer, ``laconic_config.json`` and Sentence Transformers files (atomically).
@@ -138,6 +156,8 @@ class SparseEncoder(nn.Module):
         from laconic.encoder.interop import write_st_files
         from laconic.storage import atomic_directory
 
+        if self.model is None:
+            raise ConfigError("an exported-graph encoder has no torch weights to save: save the torch model, then export")
         path = Path(path)
         with atomic_directory(path) as tmp:
             self.model.save_pretrained(tmp)
@@ -151,6 +171,8 @@ class SparseEncoder(nn.Module):
     # -------------------------------------------------------------- properties
     @property
     def device(self) -> torch.device:
+        if self.model is None:
+            return torch.device("cpu")
         return next(self.model.parameters()).device
 
     @property
@@ -161,6 +183,8 @@ class SparseEncoder(nn.Module):
     @property
     def vocab_size(self) -> int:
         """Number of term ids (rows of the vocabulary projection)."""
+        if self.model is None:
+            return int(self.runner.vocab_size)
         return int(bb.head_weights(self.model, self.config.head)[0].shape[0])
 
     # ------------------------------------------------------------------ tensors
@@ -185,9 +209,14 @@ class SparseEncoder(nn.Module):
             attention_mask: (B, L), 1 for tokens, 0 for padding.
             top_k: keep each row's k largest weights (``None``: keep all).
         """
+        if self.model is None:
+            raise ConfigError("this encoder runs an exported graph (backend onnx/openvino): it encodes, "
+                              "but forward, gradients and training need backend='torch'")
         if self.config.backbone == "causal" and bb.is_bidirectional(self.model) != self.config.bidirectional:
             bb.set_bidirectional(self.model, self.config.bidirectional)
-        out = bb.body(self.model)(input_ids=input_ids, attention_mask=attention_mask)
+        # no KV cache: an encoder never decodes, and building one costs every forward pass
+        extra = {"use_cache": False} if self.config.backbone == "causal" else {}
+        out = bb.body(self.model)(input_ids=input_ids, attention_mask=attention_mask, **extra)
         hidden = out[0] if isinstance(out, tuple) else out.last_hidden_state  # (B, L, H)
         transform = bb.head_transform(self.model, self.config.head)
         if transform is not None:
@@ -200,6 +229,13 @@ class SparseEncoder(nn.Module):
         if self.config.masks_special_tokens:
             pooled = pooled.index_fill(1, self._special_ids(pooled.shape[1], pooled.device), 0.0)
         return keep_top_k(pooled, top_k)
+
+    def _term_weights(self, batch: dict[str, torch.Tensor], threads: int | None) -> torch.Tensor:
+        """(B, V) weights of a tokenised batch, through torch or the exported graph."""
+        if self.runner is None:
+            return self(batch["input_ids"], batch["attention_mask"])
+        out = self.runner(batch["input_ids"].cpu().numpy(), batch["attention_mask"].cpu().numpy(), threads)
+        return torch.from_numpy(out)
 
     def _special_ids(self, vocab: int, device: torch.device) -> torch.Tensor:
         """Ids of the tokenizer's special tokens inside the output vocabulary."""
@@ -244,7 +280,7 @@ class SparseEncoder(nn.Module):
                 for lo in range(0, len(rows), batch_size):
                     batch = [rows[i] for i in order[lo : lo + batch_size]]
                     enc = pad_batch(batch, self.tokenizer.pad_token_id, self.device)
-                    dense = self(enc["input_ids"], enc["attention_mask"])  # (B, V)
+                    dense = self._term_weights(enc, threads)  # (B, V)
                     parts.append(_to_sparse(dense, self.config.top_k))
                     bar.update(len(batch))
         finally:

@@ -17,6 +17,8 @@ class ServeConfig:
         model: encoder name or path; None serves pre-encoded vectors only.
         tokenizer: tokenizer folder or Hub id for a checkpoint that ships none.
         profile: encoding profile preset name or JSON file (default: the model's own).
+        backend: where encoding runs: ``torch``, ``onnx`` or ``openvino`` (``laconic export``).
+        int8: int8 weights on that backend.
         corpus: BEIR ``corpus.jsonl`` of the indexed documents: titles and snippets for hits
             (``"snippets": true``) and the search page at ``/``.
         host: bind address; loopback by default, put a reverse proxy in front for the network.
@@ -38,6 +40,8 @@ class ServeConfig:
     model: str | None = None
     tokenizer: str | None = None
     profile: str | None = None
+    backend: str = "torch"
+    int8: bool = False
     corpus: str | None = None
     host: str = "127.0.0.1"
     port: int = 8080

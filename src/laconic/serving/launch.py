@@ -33,7 +33,10 @@ def build_app(config: ServeConfig) -> FastAPI:
     if config.model:
         from laconic.cli.model_options import load_encoder
 
-        encoder = load_encoder(config.model, tokenizer=config.tokenizer, profile=config.profile, device=config.device)
+        encoder = load_encoder(
+            config.model, tokenizer=config.tokenizer, profile=config.profile, device=config.device,
+            backend=config.backend, int8=config.int8,
+        )
         encoder.eval()
     documents = None
     if config.corpus:

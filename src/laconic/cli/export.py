@@ -1,0 +1,55 @@
+"""``laconic export``: a model folder with an ONNX or OpenVINO graph beside its torch weights.
+
+The folder loads again with ``SparseEncoder.from_pretrained(DIR, backend=..., int8=...)``
+or ``--backend`` on ``encode`` / ``search`` / ``serve``; every backend uses the same
+encoding profile, tokenizer and top-k.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import typer
+
+from laconic.cli.model_options import PROFILE, TOKENIZER, load_encoder
+
+
+def export_command(
+    model: str = typer.Option(..., "--model", "-m", help="Encoder to export: a local folder or a Hub id."),
+    backend: str = typer.Option(..., "--backend", help="onnx | openvino."),
+    output: Path = typer.Option(..., "--output", "-o", help="Model folder to write (torch weights, tokenizer, graph)."),
+    int8: bool = typer.Option(False, "--int8", help="Also write the int8 graph (model_qint8)."),
+    tokenizer: str | None = TOKENIZER,
+    profile: str | None = PROFILE,
+) -> None:
+    """Export an encoder for ONNX Runtime or OpenVINO (fp32, and int8 with --int8)."""
+    from laconic.encoder import backends
+    from laconic.storage import atomic_directory
+
+    backends.check_backend(backend)
+    if backend == "torch":
+        from laconic.errors import InputError
+
+        raise InputError("--backend must be onnx or openvino (torch needs no export)", field="backend")
+    started = time.perf_counter()
+    encoder = load_encoder(model, tokenizer=tokenizer, profile=profile, device="cpu", dtype="float32")
+    encoder.save_pretrained(output)
+    sub = backends.graph_file(backend, False).split("/")[0]
+    staging = Path(tempfile.mkdtemp(prefix="laconic-export-"))
+    try:
+        backends.export(encoder, staging, backend, int8=int8)
+        with atomic_directory(output / sub) as tmp:
+            for f in (staging / sub).iterdir():
+                shutil.move(str(f), tmp / f.name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    files = sorted(p.name for p in (output / sub).iterdir())
+    typer.echo(f"wrote {output} ({backend}: {', '.join(files)}) in {time.perf_counter() - started:.1f}s", err=True)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``laconic export`` to the CLI."""
+    app.command("export", help="Export an encoder to ONNX or OpenVINO (optionally int8).")(export_command)

@@ -1,0 +1,204 @@
+"""Inference backends for the encoder: PyTorch, ONNX Runtime, OpenVINO, each optionally int8.
+
+``SparseEncoder.from_pretrained(path, backend="onnx", int8=True)`` runs the same
+encoding (profile, tokenizer, top-k) through another runtime. The exported graph is
+ours, not an Optimum export: Optimum's decoder exports are causal language models
+that return B x L x V logits (for Llama-3, 131 MB per 256-token text in float32)
+and know nothing of bidirectional attention. Ours is ``SparseEncoder.forward``
+itself, traced: the backbone with ``config.is_causal = False`` (the bidirectional
+mask is part of the graph), and the chunked max pooling, so the graph's output is
+the (B, V) term weights and B x L x V never exists. Top-k stays outside, in torch,
+so every backend shares it.
+
+int8, per backend, with the runtimes' own tools:
+
+- ``torch``: ``torch.ao.quantization.quantize_dynamic`` on the backbone's
+  ``nn.Linear`` layers (the vocabulary projection is a raw matmul in pooling and
+  stays float32);
+- ``onnx``: ``onnxruntime.quantization.quantize_dynamic`` (int8 weights, dynamic
+  activations) over every MatMul, the vocabulary projection included;
+- ``openvino``: the ONNX int8 graph converted by OpenVINO (its ONNX frontend reads
+  ``DynamicQuantizeLinear`` / ``MatMulInteger``), so no NNCF is needed.
+
+Files, inside a model folder (``laconic export`` writes them next to the torch
+weights, as Sentence Transformers lays out its ``onnx/`` and ``openvino/``):
+``onnx/model.onnx``, ``onnx/model_qint8.onnx``, ``openvino/model.xml`` (+ ``.bin``),
+``openvino/model_qint8.xml``.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from laconic.errors import ConfigError
+
+BACKENDS = ("torch", "onnx", "openvino")
+ONNX_OPSET = 17
+log = logging.getLogger(__name__)
+
+
+def graph_file(backend: str, int8: bool) -> str:
+    """The file of ``backend``'s graph inside a model folder."""
+    if backend == "onnx":
+        return "onnx/model_qint8.onnx" if int8 else "onnx/model.onnx"
+    if backend == "openvino":
+        return "openvino/model_qint8.xml" if int8 else "openvino/model.xml"
+    raise ConfigError(f"backend {backend!r} has no graph file; backends: {BACKENDS}")
+
+
+def check_backend(backend: str) -> None:
+    if backend not in BACKENDS:
+        raise ConfigError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+
+
+# ------------------------------------------------------------------- torch int8
+def quantize_torch(model: nn.Module) -> nn.Module:
+    """int8 dynamic quantisation of the backbone's ``nn.Linear`` layers, in place (the head is
+    read as a raw weight matrix by pooling, so it stays float32)."""
+    from torch.ao.quantization import quantize_dynamic
+
+    from laconic.encoder import backbone as bb
+
+    quantize_dynamic(bb.body(model), {nn.Linear}, dtype=torch.qint8, inplace=True)
+    return model
+
+
+# ------------------------------------------------------------------------ export
+class _TermWeightGraph(nn.Module):
+    """What is traced: ``(input_ids, attention_mask) -> (B, V)`` weights, no top-k."""
+
+    def __init__(self, encoder: Any) -> None:
+        super().__init__()
+        self.encoder = encoder
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        return self.encoder(input_ids, attention_mask, top_k=None)
+
+
+def export_onnx(encoder: Any, directory: str | Path, *, int8: bool = False) -> Path:
+    """Write ``onnx/model.onnx`` (and ``onnx/model_qint8.onnx`` with ``int8``) into ``directory``.
+
+    The trace runs in float32 on the CPU with dynamic batch and length axes.
+    """
+    directory = Path(directory)
+    target = directory / graph_file("onnx", False)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    graph = _TermWeightGraph(encoder).eval()
+    example = encoder.tokenize(["a short example query", "laconic"], "query")  # 2 x L, padded
+    axes = {"input_ids": {0: "batch", 1: "length"}, "attention_mask": {0: "batch", 1: "length"}, "weights": {0: "batch"}}
+    with torch.no_grad():
+        # The TorchScript exporter: it keeps the bidirectional mask and the unrolled pooling chunks
+        # as ordinary ops, with dynamic axes (checked against torch by tests/encoder/test_backends.py).
+        torch.onnx.export(
+            graph, (example["input_ids"].cpu(), example["attention_mask"].cpu()), str(target),
+            input_names=["input_ids", "attention_mask"], output_names=["weights"], dynamic_axes=axes,
+            opset_version=ONNX_OPSET, dynamo=False,
+        )
+    if int8:
+        quantize_onnx(target, directory / graph_file("onnx", True))
+    return target
+
+
+def quantize_onnx(source: Path, target: Path) -> Path:
+    """ONNX Runtime's dynamic int8 quantisation of every MatMul (weights int8, activations per call)."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul", "Gemm"])
+    return target
+
+
+def export_openvino(encoder: Any, directory: str | Path, *, int8: bool = False) -> Path:
+    """Write ``openvino/model.xml`` (and ``model_qint8.xml`` with ``int8``), converted from our ONNX graph."""
+    import openvino as ov
+
+    directory = Path(directory)
+    target = directory / graph_file("openvino", False)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        onnx_path = export_onnx(encoder, tmp, int8=int8)
+        ov.save_model(ov.convert_model(str(onnx_path)), str(target), compress_to_fp16=False)
+        if int8:
+            int8_graph = ov.convert_model(str(Path(tmp) / graph_file("onnx", True)))
+            ov.save_model(int8_graph, str(directory / graph_file("openvino", True)), compress_to_fp16=False)
+    return target
+
+
+def export(encoder: Any, directory: str | Path, backend: str, *, int8: bool = False) -> Path:
+    """Export ``encoder`` (torch) for ``backend`` into a model folder; returns the graph's path."""
+    check_backend(backend)
+    if backend == "onnx":
+        return export_onnx(encoder, directory, int8=int8)
+    if backend == "openvino":
+        return export_openvino(encoder, directory, int8=int8)
+    raise ConfigError("the torch backend needs no export: save_pretrained writes its weights")
+
+
+# ----------------------------------------------------------------------- runners
+class OnnxRunner:
+    """An ONNX Runtime session per thread count; ``runner(ids, mask, threads)`` -> (B, V) float32."""
+
+    def __init__(self, path: str | Path) -> None:
+        import onnxruntime  # noqa: F401  (fail here, clearly, when it is missing)
+
+        self.path = str(path)
+        self._sessions: dict[int | None, Any] = {}
+        self.vocab_size = int(self._session(None).get_outputs()[0].shape[1])
+
+    def _session(self, threads: int | None) -> Any:
+        if threads not in self._sessions:
+            import onnxruntime as ort
+
+            options = ort.SessionOptions()
+            options.intra_op_num_threads = int(threads or torch.get_num_threads())
+            options.inter_op_num_threads = 1
+            self._sessions[threads] = ort.InferenceSession(self.path, options, providers=["CPUExecutionProvider"])
+        return self._sessions[threads]
+
+    def __call__(self, input_ids: np.ndarray, attention_mask: np.ndarray, threads: int | None = None) -> np.ndarray:
+        feed = {"input_ids": input_ids.astype(np.int64), "attention_mask": attention_mask.astype(np.int64)}
+        return self._session(threads).run(["weights"], feed)[0]
+
+
+class OpenVinoRunner:
+    """A compiled OpenVINO model per thread count; same call as :class:`OnnxRunner`."""
+
+    def __init__(self, path: str | Path) -> None:
+        import openvino as ov
+
+        self.core = ov.Core()
+        self.model = self.core.read_model(str(path))
+        self._compiled: dict[int | None, Any] = {}
+        self.vocab_size = int(self.model.outputs[0].get_partial_shape()[1].get_length())
+        self._compiled_model(None)  # compile now, while the graph's files surely exist
+
+    def _compiled_model(self, threads: int | None) -> Any:
+        if threads not in self._compiled:
+            config = {"INFERENCE_NUM_THREADS": int(threads or torch.get_num_threads()), "INFERENCE_PRECISION_HINT": "f32"}
+            self._compiled[threads] = self.core.compile_model(self.model, "CPU", config)
+        return self._compiled[threads]
+
+    def __call__(self, input_ids: np.ndarray, attention_mask: np.ndarray, threads: int | None = None) -> np.ndarray:
+        request = self._compiled_model(threads)
+        out = request({"input_ids": input_ids.astype(np.int64), "attention_mask": attention_mask.astype(np.int64)})
+        return np.asarray(next(iter(out.values())), dtype=np.float32)
+
+
+def open_runner(folder: Path | None, backend: str, int8: bool, encoder_factory: Any) -> Any:
+    """The runner of ``backend`` from ``folder``'s exported graph; exported on the fly (to a temporary
+    folder, with a warning) when the folder has none, from ``encoder_factory()``'s torch encoder."""
+    runner_type = OnnxRunner if backend == "onnx" else OpenVinoRunner
+    path = None if folder is None else folder / graph_file(backend, int8)
+    if path is not None and path.is_file():
+        return runner_type(path)
+    log.warning("%s has no %s; exporting it for this process (save it with: laconic export --backend %s%s)",
+                folder, graph_file(backend, int8), backend, " --int8" if int8 else "")
+    with tempfile.TemporaryDirectory(prefix=f"laconic-{backend}-") as tmp:
+        export(encoder_factory(), tmp, backend, int8=int8)
+        return runner_type(Path(tmp) / graph_file(backend, int8))  # the runtime has read the graph: the files can go

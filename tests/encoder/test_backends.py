@@ -1,0 +1,121 @@
+"""ONNX Runtime and OpenVINO backends against torch: same vectors (fp32), close vectors and rankings (int8)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from laconic.encoder import SparseEncoder
+from laconic.errors import ConfigError
+
+pytest.importorskip("onnxruntime", reason="the onnx extra is part of [all]")
+
+TEXTS = ["a", "the quick brown fox jumps over the lazy dog", "vitamin d deficiency is associated with bone loss",
+         "x y", "statins reduce cholesterol and the risk of heart disease"]
+SPLADE = Path(__file__).resolve().parents[2].parent / "shared" / "models" / "splade-tiny"
+
+
+@pytest.fixture(scope="module")
+def exported(tiny_llama_dir, tmp_path_factory) -> Path:
+    """``laconic export`` of the tiny Llama, ONNX and OpenVINO, with int8."""
+    from typer.testing import CliRunner
+
+    from laconic.cli.main import app
+
+    out = tmp_path_factory.mktemp("exported") / "m"
+    for backend in ("onnx", "openvino"):
+        result = CliRunner().invoke(app, ["export", "--model", str(tiny_llama_dir), "--backend", backend, "--int8",
+                                          "--output", str(out)])
+        assert result.exit_code == 0, result.output
+    return out
+
+
+@pytest.mark.parametrize("backend", ["onnx", "openvino"])
+def test_fp32_backends_equal_torch(exported, tiny_llama_dir, backend):
+    if backend == "openvino":
+        pytest.importorskip("openvino", reason="the openvino extra is part of [all]")
+    torch_enc = SparseEncoder.from_pretrained(tiny_llama_dir, device="cpu", max_terms=0)
+    other = SparseEncoder.from_pretrained(exported, backend=backend, max_terms=0)
+    assert other.model is None and other.runner is not None and other.profile == torch_enc.profile
+    for kind in ("query", "document"):  # mixed lengths, one single-token text, the profile's prefixes
+        a = torch_enc.encode(TEXTS, kind, batch_size=2).to_dense()
+        b = other.encode(TEXTS, kind, batch_size=3).to_dense()
+        assert np.abs(a - b).max() <= 1e-3
+    # top-k is applied outside the graph, identically
+    k8 = SparseEncoder.from_pretrained(exported, backend=backend, max_terms=8).encode_documents(TEXTS)
+    assert (k8.row_nnz() <= 8).all()
+    np.testing.assert_allclose(
+        k8.to_dense(), SparseEncoder.from_pretrained(tiny_llama_dir, device="cpu", max_terms=8).encode_documents(TEXTS).to_dense(),
+        atol=1e-3,
+    )
+
+
+@pytest.mark.parametrize("backend", ["torch", "onnx", "openvino"])
+def test_int8_is_close_to_fp32(exported, tiny_llama_dir, backend):
+    if backend == "openvino":
+        pytest.importorskip("openvino", reason="the openvino extra is part of [all]")
+    source = tiny_llama_dir if backend == "torch" else exported
+    fp32 = SparseEncoder.from_pretrained(tiny_llama_dir, device="cpu", max_terms=0).encode_documents(TEXTS).to_dense()
+    int8 = SparseEncoder.from_pretrained(source, backend=backend, int8=True, max_terms=0).encode_documents(TEXTS).to_dense()
+    assert not np.array_equal(int8, fp32)  # really quantised
+    cos = (fp32 * int8).sum(1) / (np.linalg.norm(fp32, axis=1) * np.linalg.norm(int8, axis=1))
+    assert cos.min() > 0.99, cos
+
+
+def test_int8_keeps_rankings_on_a_real_model(beir_dir, tmp_path):
+    """splade-tiny (a real SPLADE model) on SciFact text: int8 ONNX keeps the top-10 of fp32."""
+    import json as _json
+
+    if not SPLADE.is_dir():
+        pytest.fail(f"splade-tiny expected at {SPLADE}")
+    docs, queries = [], []
+    with open(beir_dir / "scifact" / "corpus.jsonl", encoding="utf-8") as f:
+        for line in f:
+            docs.append(_json.loads(line))
+            if len(docs) == 300:
+                break
+    with open(beir_dir / "scifact" / "queries.jsonl", encoding="utf-8") as f:
+        queries = [_json.loads(line)["text"] for _, line in zip(range(30), f)]
+    fp32 = SparseEncoder.from_pretrained(SPLADE, backend="onnx")
+    int8 = SparseEncoder.from_pretrained(SPLADE, backend="onnx", int8=True)
+    overlap = []
+    d32, d8 = fp32.encode_documents(docs).to_scipy(), int8.encode_documents(docs).to_scipy()
+    q32, q8 = fp32.encode_queries(queries).to_scipy(), int8.encode_queries(queries).to_scipy()
+    s32, s8 = (q32 @ d32.T).toarray(), (q8 @ d8.T).toarray()
+    for a, b in zip(s32, s8):
+        overlap.append(len(set(np.argsort(-a)[:10]) & set(np.argsort(-b)[:10])) / 10)
+    assert np.mean(overlap) >= 0.9, np.mean(overlap)
+
+
+def test_graph_backends_encode_only(exported):
+    enc = SparseEncoder.from_pretrained(exported, backend="onnx")
+    batch = enc.tokenize(["x"], "query")
+    with pytest.raises(ConfigError, match="backend='torch'"):
+        enc(batch["input_ids"], batch["attention_mask"])
+    with pytest.raises(ConfigError, match="no torch weights"):
+        enc.save_pretrained(exported.parent / "copy")
+    with pytest.raises(ConfigError, match="unknown backend"):
+        SparseEncoder.from_pretrained(exported, backend="tensorrt")
+
+
+def test_cli_encode_with_backend(exported, tmp_path):
+    from typer.testing import CliRunner
+
+    from laconic.cli.main import app
+    from laconic.sparse import SparseVectors
+
+    queries = tmp_path / "q.jsonl"
+    queries.write_text("".join(json.dumps({"_id": str(i), "text": t}) + "\n" for i, t in enumerate(TEXTS)))
+    outs = {}
+    for backend in ("torch", "onnx"):
+        out = tmp_path / f"{backend}.npz"
+        result = CliRunner().invoke(app, ["encode", "--model", str(exported), "--input", str(queries), "--kind", "queries",
+                                          "--output", str(out), "--backend", backend, "--max-terms", "0"])
+        assert result.exit_code == 0, result.output
+        outs[backend] = SparseVectors.load(out).to_dense()
+    assert np.abs(outs["torch"] - outs["onnx"]).max() <= 1e-3
+    assert sys.modules.get("onnxruntime") is not None
