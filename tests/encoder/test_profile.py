@@ -74,3 +74,19 @@ def test_transformers_floor():
         check_transformers("4.56.1")
     with pytest.raises(ConfigError):
         check_transformers("5.1.3")
+
+
+def test_cli_profile_file_overrides_fields(tiny_llama_dir, tmp_path):
+    from typer.testing import CliRunner
+
+    from laconic.cli.main import app
+
+    spec = tmp_path / "profile.json"
+    spec.write_text(json.dumps({"query_prefix": "Q: ", "max_terms": 7}))
+    result = CliRunner().invoke(app, ["encode", "--model", str(tiny_llama_dir), "--profile", str(spec), "--print-profile"])
+    assert result.exit_code == 0, result.output
+    shown = json.loads(result.stdout)
+    assert shown["query_prefix"] == "Q: " and shown["max_terms"] == 7 and shown["passage_prefix"] == "passage: "
+    spec.write_text("[1, 2]")
+    bad = CliRunner().invoke(app, ["encode", "--model", str(tiny_llama_dir), "--profile", str(spec), "--print-profile"])
+    assert bad.exit_code != 0 and "profile.json" in str(bad.exception)

@@ -11,7 +11,7 @@ from typing import Optional
 
 import typer
 
-from laconic.cli.model_options import PROFILE, TOKENIZER, load_encoder
+from laconic.cli.model_options import BACKEND, INT8, PROFILE, TOKENIZER, load_encoder
 
 _BASELINES = ("bm25", "dense")
 
@@ -25,6 +25,8 @@ def register(app: typer.Typer) -> None:
         model: Optional[str] = typer.Option(None, "--model", help="LACONIC model folder (or hub name) to evaluate."),
         tokenizer: Optional[str] = TOKENIZER,
         profile: Optional[str] = PROFILE,
+        backend: str = BACKEND,
+        int8: bool = INT8,
         baseline: Optional[str] = typer.Option(None, "--baseline", help="Evaluate a baseline instead: bm25 or dense."),
         dense_model: Optional[Path] = typer.Option(
             None, "--dense-model", help="Sentence Transformers folder for --baseline dense (default: all-MiniLM-L6-v2 if installed)."
@@ -120,7 +122,7 @@ def register(app: typer.Typer) -> None:
                 prebuilt = SparseIndex.open(index)
                 check_index_ids(prebuilt, ds.doc_ids, index)
             encoder = load_encoder(
-                model, tokenizer=tokenizer, profile=profile, device=device,
+                model, tokenizer=tokenizer, profile=profile, device=device, backend=backend, int8=int8,
                 query_max_length=max_length, document_max_length=max_length,
             )
             system = LaconicSystem(

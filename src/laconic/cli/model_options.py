@@ -7,13 +7,11 @@ once so no subcommand can drift from the others.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import typer
 
-from laconic.errors import InputError
 
 TOKENIZER = typer.Option(
     None, "--tokenizer",
@@ -34,13 +32,9 @@ def parse_profile(value: str | None) -> Any:
     path = Path(value)
     if not path.suffix == ".json":
         return value
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"unreadable profile ({exc})", path=path) from exc
-    if not isinstance(data, dict):
-        raise InputError("a profile file holds a JSON object of profile fields", path=path)
-    return data
+    from laconic.encoder.loading import read_json_object
+
+    return read_json_object(path)
 
 
 def load_encoder(model: str, *, tokenizer: str | None = None, profile: str | None = None, **kwargs: Any) -> Any:

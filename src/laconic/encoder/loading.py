@@ -141,7 +141,8 @@ def resolve_source(source: str, *, revision: str | None = None, gguf_file: str |
     return local
 
 
-def _read_json(path: Path) -> dict[str, Any]:
+def read_json_object(path: Path) -> dict[str, Any]:
+    """A JSON object from ``path``; anything else is an :class:`InputError` naming the file."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -163,7 +164,7 @@ def tokenizer_candidates(source: str, local: Path, weights_dir: Path, gguf_file:
         candidates.extend(KNOWN_BASES.get(repo.lower(), ()))
     config_file = weights_dir / "config.json"
     if config_file.is_file():
-        base = _read_json(config_file).get("_name_or_path")
+        base = read_json_object(config_file).get("_name_or_path")
         if isinstance(base, str) and base and base not in (source, str(local), str(weights_dir)):
             if is_hub_id(base) or Path(base).is_dir():
                 candidates.append(base)
@@ -289,7 +290,7 @@ def _load_adapter(
 ) -> Loaded:
     from peft import PeftModel
 
-    adapter_cfg = _read_json(path / "adapter_config.json")
+    adapter_cfg = read_json_object(path / "adapter_config.json")
     base = adapter_cfg.get("base_model_name_or_path")
     if not base or not isinstance(base, str):
         raise InputError("missing base model", path=path / "adapter_config.json", field="base_model_name_or_path")
