@@ -173,3 +173,21 @@ def test_load_rejects_bad_files(tmp_path):
     np.savez(other, x=np.arange(3))
     with pytest.raises(InputError, match="not a laconic vectors file"):
         SparseVectors.load(other)
+
+
+def test_ids_with_nul_characters_round_trip(tmp_path):
+    """Found by hypothesis: a numpy str array drops an id's trailing NULs ('\\x00' came back as '')."""
+    ids = ["", "\x00", "a\x00", "é\x00\x00", "d\u2028x"]
+    vectors = SparseVectors.from_dicts([{0: 1.0}] * len(ids), 4, ids=ids)
+    vectors.save(tmp_path / "v.npz")
+    assert SparseVectors.load(tmp_path / "v.npz").ids == ids
+
+
+def test_files_with_str_id_arrays_still_load(tmp_path):
+    """Files written before the blob layout (ids as a numpy str array) keep loading."""
+    import numpy as np
+
+    path = tmp_path / "old.npz"
+    np.savez(path, format=np.array("laconic.sparse.v1"), indptr=np.array([0, 1], np.int64), indices=np.array([2], np.int32),
+             values=np.array([0.5], np.float32), vocab_size=np.array(4, np.int64), ids=np.array(["doc-1"]))
+    assert SparseVectors.load(path).ids == ["doc-1"]

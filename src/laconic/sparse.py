@@ -269,7 +269,12 @@ class SparseVectors:
             vocab_size=np.array(self.vocab_size, np.int64),
         )
         if self.ids is not None:
-            arrays["ids"] = np.array(self.ids, dtype=str)
+            # UTF-8 bytes + offsets: a numpy str array would drop trailing NULs of an id
+            encoded = [str(i).encode("utf-8", "surrogatepass") for i in self.ids]
+            offsets = np.zeros(len(encoded) + 1, np.int64)
+            np.cumsum([len(e) for e in encoded], out=offsets[1:])
+            arrays["ids_blob"] = np.frombuffer(b"".join(encoded), np.uint8)
+            arrays["ids_offsets"] = offsets
         np.savez(buf, **arrays)
         atomic_write_bytes(path, buf.getvalue())
 
@@ -283,9 +288,26 @@ class SparseVectors:
             with np.load(path, allow_pickle=False) as data:
                 if "format" not in data or str(data["format"]) != _FORMAT:
                     raise InputError(f"not a laconic vectors file (expected format {_FORMAT})", path=path)
-                ids = data["ids"].tolist() if "ids" in data else None
+                ids = _read_ids(data, path)
                 return cls(data["indptr"], data["indices"], data["values"], int(data["vocab_size"]), ids)
         except InputError:
             raise
         except (OSError, ValueError, KeyError, EOFError) as exc:
             raise InputError(f"unreadable vectors file ({exc})", path=path) from exc
+
+
+def _read_ids(data: Any, path: Path) -> list[str] | None:
+    """Ids of a saved file: UTF-8 blob + offsets, or (files written before) a numpy str array."""
+    if "ids_blob" in data:
+        blob, offsets = data["ids_blob"], data["ids_offsets"]
+        if (
+            blob.dtype != np.uint8 or offsets.ndim != 1 or offsets.size == 0 or offsets[0] != 0
+            or offsets[-1] != blob.size or np.any(np.diff(offsets) < 0)
+        ):
+            raise InputError("ids_offsets do not index ids_blob", path=path)
+        raw = blob.tobytes()
+        try:
+            return [raw[a:b].decode("utf-8", "surrogatepass") for a, b in zip(offsets[:-1].tolist(), offsets[1:].tolist())]
+        except UnicodeDecodeError as exc:
+            raise InputError(f"ids are not UTF-8 ({exc})", path=path) from None
+    return data["ids"].tolist() if "ids" in data else None

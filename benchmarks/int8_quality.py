@@ -1,0 +1,83 @@
+"""What int8 costs in retrieval quality: full SciFact and NFCorpus test sets, fp32 against int8, per backend.
+
+For each model and dataset the corpus and queries are encoded by the fp32
+ONNX graph and by each int8 variant (ONNX Runtime, OpenVINO, torch dynamic
+quantisation), searched exactly with our index (top-100), and compared:
+nDCG@10 of each, its difference from fp32, and the mean top-10 overlap of
+each query's ranking with fp32's. Models are prepared as in
+``encode_backends.py`` (in ``--workdir``).
+
+Usage:
+    nice -n 5 python benchmarks/int8_quality.py                        # both models, both datasets
+    python benchmarks/int8_quality.py --models splade-tiny --datasets scifact
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from encode_backends import ROOT, prepare  # noqa: E402
+
+from laconic.encoder import SparseEncoder  # noqa: E402
+from laconic.evaluation import load_beir  # noqa: E402
+from laconic.evaluation.metrics import compute_metrics  # noqa: E402
+from laconic.index import SparseIndex  # noqa: E402
+
+BEIR = ROOT.parent / "shared" / "data" / "beir"
+VARIANTS = [("onnx", False), ("onnx", True), ("openvino", True), ("torch", True)]
+
+
+def ranked(encoder: SparseEncoder, ds) -> tuple[dict, float]:
+    t = time.perf_counter()
+    docs = encoder.encode_documents(ds.documents, batch_size=16, ids=ds.doc_ids)
+    queries = encoder.encode_queries(ds.queries, ids=ds.query_ids)
+    found = SparseIndex.build(docs).search(queries, k=100, mode="exact")
+    run = {q: dict(zip(ids, map(float, s))) for q, ids, s in zip(ds.query_ids, found.ids, found.scores)}
+    return run, time.perf_counter() - t
+
+
+def top10(run: dict, q: str) -> set[str]:
+    return set(sorted(run.get(q, {}), key=lambda d: -run[q][d])[:10])
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--models", default="shipped,splade-tiny")
+    ap.add_argument("--datasets", default="scifact,nfcorpus")
+    ap.add_argument("--workdir", default="bench_data/encode-backends")
+    args = ap.parse_args(argv)
+    sources = {"shipped": (str(ROOT / "models" / "laconic-minilm"), None),
+               "splade-tiny": (str(ROOT.parent / "shared" / "models" / "splade-tiny"), None)}
+    lines = []
+    for name in args.models.split(","):
+        folder = prepare(name, *sources[name], Path(args.workdir))
+        for dataset in args.datasets.split(","):
+            ds = load_beir(BEIR / dataset, "test")
+            runs = {}
+            for backend, int8 in VARIANTS:
+                enc = SparseEncoder.from_pretrained(folder, backend=backend, int8=int8, device="cpu")
+                runs[(backend, int8)], seconds = ranked(enc, ds)
+                print(f"[{time.strftime('%H:%M:%S')}] {name} {dataset} {backend} {'int8' if int8 else 'fp32'}: {seconds:.0f} s",
+                      file=sys.stderr, flush=True)
+            ref = runs[("onnx", False)]
+            ndcg_ref = compute_metrics(ds.qrels, ref, ["nDCG@10"])["nDCG@10"]
+            for (backend, int8), run in runs.items():
+                ndcg = compute_metrics(ds.qrels, run, ["nDCG@10"])["nDCG@10"]
+                overlap = np.mean([len(top10(run, q) & top10(ref, q)) / max(1, len(top10(ref, q))) for q in ds.query_ids])
+                lines.append(f"| {name} | {dataset} | {backend} | {'int8' if int8 else 'fp32'} | {ndcg:.4f} | "
+                             f"{ndcg - ndcg_ref:+.4f} | {overlap:.4f} |")
+    print(f"# int8 retrieval quality, {time.strftime('%Y-%m-%d')}: full test sets, exact search, top-100; "
+          f"reference: fp32 ONNX (equal to torch fp32 within 1e-6)")
+    print("| model | dataset | backend | precision | nDCG@10 | vs fp32 | top-10 overlap with fp32 |")
+    print("|---|---|---|---|---:|---:|---:|")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
