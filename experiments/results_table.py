@@ -57,18 +57,27 @@ def main() -> None:
     ap.add_argument("--root", type=Path, default=Path("runs/eval"))
     ap.add_argument("--datasets", nargs="+", required=True)
     ap.add_argument("--systems", nargs="+", required=True, help="dir[:label] under <root>/<dataset>/")
+    ap.add_argument("--plot", type=Path, help="also draw nDCG@10 per dataset per system here (PNG)")
     args = ap.parse_args()
 
     lines = []
+    ndcg: dict[str, dict[str, float]] = {}  # system label -> dataset -> nDCG@10
     for dataset in args.datasets:
         header = [f"{dataset} (test)"] + COLUMNS
         lines += ["", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         for spec in args.systems:
             name, _, label = spec.partition(":")
             path = args.root / dataset / name / "report.json"
-            cells = [label or name] + row(json.loads(path.read_text()) if path.is_file() else None)
+            report = json.loads(path.read_text()) if path.is_file() else None
+            cells = [label or name] + row(report)
             lines.append("| " + " | ".join(cells) + " |")
+            if report is not None:
+                ndcg.setdefault(label or name, {})[dataset] = report["metrics"]["nDCG@10"]
     print("\n".join(lines[1:]))
+    if args.plot:
+        from laconic.evaluation.plots import ndcg_bars
+
+        print(f"wrote {ndcg_bars(ndcg, args.datasets, args.plot)}")
 
 
 if __name__ == "__main__":

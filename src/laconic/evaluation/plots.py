@@ -5,7 +5,8 @@
 - :func:`recall_latency_plot`: recall@10 against p50 and p99 latency, one curve per engine
   (``benchmarks/search.py``);
 - :func:`training_curves`: loss, FLOPS and non-zeros per vector over the steps of one or
-  more runs (``experiments/plot_training.py``, from ``metrics.jsonl``).
+  more runs (``experiments/plot_training.py``, from ``metrics.jsonl``);
+- :func:`ndcg_bars`: nDCG@10 per dataset per system (``experiments/results_table.py``).
 """
 
 from __future__ import annotations
@@ -106,8 +107,32 @@ def recall_latency_plot(points: Sequence[Mapping[str, Any]], path: str | Path, *
     return _save(fig, path)
 
 
-def training_curves(runs: Mapping[str, Sequence[Mapping[str, Any]]], path: str | Path) -> Path:
-    """``runs``: name -> ``metrics.jsonl`` records. Panels: ranking loss; FLOPS and non-zeros, queries and documents."""
+def ndcg_bars(scores: Mapping[str, Mapping[str, float]], datasets: Sequence[str], path: str | Path,
+              measure: str = "nDCG@10") -> Path:
+    """Grouped bars: one group per dataset, one bar per system (``scores[system][dataset]``)."""
+    plt = _pyplot()
+    systems = list(scores)
+    width = 0.8 / max(len(systems), 1)
+    fig, ax = plt.subplots(figsize=(max(6.0, 1.6 + 1.4 * len(datasets) * max(len(systems), 1) * 0.45), 3.8))
+    for i, system in enumerate(systems):
+        xs = [d + (i - (len(systems) - 1) / 2) * width for d in range(len(datasets))]
+        values = [scores[system].get(name, 0.0) for name in datasets]
+        bars = ax.bar(xs, values, width=width * 0.95, label=system)
+        ax.bar_label(bars, labels=[f"{v:.3f}" for v in values], fontsize=7, padding=1)
+    ax.set_xticks(range(len(datasets)), datasets)
+    ax.set_ylabel(measure)
+    ax.legend(fontsize=8, ncols=2)
+    ax.grid(True, axis="y", alpha=0.3)
+    return _save(fig, path)
+
+
+def training_curves(runs: Mapping[str, Sequence[Mapping[str, Any]]], path: str | Path, smooth: int = 10) -> Path:
+    """``runs``: name -> ``metrics.jsonl`` records. Panels: ranking loss; FLOPS and non-zeros, queries and documents.
+
+    Each series is drawn raw (faint) and as a ``smooth``-step moving average.
+    """
+    import numpy as np
+
     plt = _pyplot()
     panels = [(("ranking",), "ranking (InfoNCE) loss"), (("flops_q", "flops_d"), "FLOPS regulariser"),
               (("nnz_q", "nnz_d"), "non-zeros per vector")]
@@ -118,7 +143,13 @@ def training_curves(runs: Mapping[str, Sequence[Mapping[str, Any]]], path: str |
                 rows = [(r["step"], float(r[key])) for r in records if isinstance(r.get(key), (int, float))]
                 if rows:
                     suffix = {"_q": " (queries)", "_d": " (documents)"}.get(key[-2:], "")
-                    ax.plot(*zip(*rows), label=name + suffix, linewidth=1.2, linestyle="--" if key.endswith("_q") else "-")
+                    steps, values = (np.array(v) for v in zip(*rows))
+                    style = "--" if key.endswith("_q") else "-"
+                    line = ax.plot(steps, values, linewidth=0.7, alpha=0.3, linestyle=style)[0]
+                    width = max(1, min(smooth, len(values)))
+                    mean = np.convolve(values, np.ones(width) / width, mode="valid")
+                    ax.plot(steps[width - 1:], mean, color=line.get_color(), linewidth=1.6, linestyle=style,
+                            label=f"{name}{suffix}, {width}-step mean")
         ax.set_xlabel("step")
         ax.set_title(label, fontsize=10)
         ax.grid(True, alpha=0.3)
