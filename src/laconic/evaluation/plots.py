@@ -120,6 +120,8 @@ def ndcg_bars(scores: Mapping[str, Mapping[str, float]], datasets: Sequence[str]
         bars = ax.bar(xs, values, width=width * 0.95, label=system)
         ax.bar_label(bars, labels=[f"{v:.3f}" for v in values], fontsize=7, padding=1)
     ax.set_xticks(range(len(datasets)), datasets)
+    top = max((v for per in scores.values() for v in per.values()), default=1.0)
+    ax.set_ylim(0, top * 1.35)  # room for the legend above the bars
     ax.set_ylabel(measure)
     ax.legend(fontsize=8, ncols=2)
     ax.grid(True, axis="y", alpha=0.3)
