@@ -19,10 +19,13 @@ Scenarios (peers in the same run, same index, same queries):
   vectors        pre-encoded query vectors: search only (the floor)
   text, no batch text queries, micro-batching off (max_batch 1)
   text, batched  text queries, micro-batching on (window ``--window-ms``, max_batch 32)
+With ``--backends torch,onnx,onnx:int8,openvino`` the two text scenarios are replaced by
+one batched text scenario per encoder backend (``laconic serve --backend ... [--int8]``).
 
 Usage:
     nice -n 10 python benchmarks/serve.py                      # defaults: 2000 docs, 400 requests, 8 clients
     nice -n 10 python benchmarks/serve.py --requests 40 --docs 200 --in-process   # smoke
+    python benchmarks/serve.py --model DIR --backends torch,onnx,onnx:int8 --concurrency 1   # per backend
 """
 
 from __future__ import annotations
@@ -87,12 +90,14 @@ def free_port() -> int:
 class SubprocessServer:
     """``laconic serve`` in a child process on a free loopback port; killed on exit."""
 
-    def __init__(self, index: Path, model: Path, window_ms: float, max_batch: int, threads: int) -> None:
+    def __init__(self, index: Path, model: Path, window_ms: float, max_batch: int, threads: int,
+                 backend: str = "torch", int8: bool = False) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.cmd = [sys.executable, "-m", "laconic.cli.main", "serve", "--index", str(index), "--model", str(model),
                     "--host", "127.0.0.1", "--port", str(self.port), "--batch-window-ms", str(window_ms),
-                    "--max-batch", str(max_batch), "--encode-threads", str(threads), "--search-threads", str(threads)]
+                    "--max-batch", str(max_batch), "--encode-threads", str(threads), "--search-threads", str(threads),
+                    "--backend", backend, *(["--int8"] if int8 else [])]
 
     def __enter__(self) -> SubprocessServer:
         import httpx
@@ -119,7 +124,8 @@ class SubprocessServer:
         self.proc.stderr.close()
 
 
-def in_process_server(index: Path, model: Path, window_ms: float, max_batch: int, threads: int):
+def in_process_server(index: Path, model: Path, window_ms: float, max_batch: int, threads: int,
+                      backend: str = "torch", int8: bool = False):
     from laconic.encoder import SparseEncoder
     from laconic.index import SparseIndex
     from laconic.serving import ServeConfig, create_app
@@ -127,7 +133,7 @@ def in_process_server(index: Path, model: Path, window_ms: float, max_batch: int
 
     config = ServeConfig(index=str(index), model=str(model), batch_window_ms=window_ms, max_batch=max_batch,
                          encode_threads=threads, search_threads=threads)
-    encoder = SparseEncoder.from_pretrained(str(model))
+    encoder = SparseEncoder.from_pretrained(str(model), backend=backend, int8=int8)
     return BackgroundServer(create_app(SparseIndex.open(index), encoder, config, index_path=str(index)))
 
 
@@ -217,14 +223,18 @@ def run_benchmark(args: argparse.Namespace) -> list[dict]:
         vec_bodies.append({"vectors": [{"indices": ix.tolist(), "values": vals.tolist()}], "k": 10})
     del encoder
     make = in_process_server if args.in_process else SubprocessServer
-    scenarios = [
-        ("vectors", vec_bodies, args.window_ms, 32),
-        ("text, no batch", text_bodies, 0.0, 1),
-        ("text, batched", text_bodies, args.window_ms, 32),
-    ]
+    scenarios = [("vectors", vec_bodies, args.window_ms, 32, "torch", False)]
+    if args.backends:  # one batched text scenario per backend: the whole query (tokenise, encode, search)
+        for spec in args.backends.split(","):
+            backend, _, precision = spec.partition(":")
+            scenarios.append((f"text, {backend} {precision or 'fp32'}", text_bodies, args.window_ms, 32, backend,
+                              precision == "int8"))
+    else:
+        scenarios += [("text, no batch", text_bodies, 0.0, 1, "torch", False),
+                      ("text, batched", text_bodies, args.window_ms, 32, "torch", False)]
     rows = []
-    for name, bodies, window, max_batch in scenarios:
-        server = make(index_dir, model, window, max_batch, args.threads)
+    for name, bodies, window, max_batch, backend, int8 in scenarios:
+        server = make(index_dir, model, window, max_batch, args.threads, backend, int8)
         warm, timed = bodies[: args.warmup], bodies[args.warmup : args.warmup + args.requests]
         rows.append(run_scenario(name, server, timed, warm, args.concurrency))
         print(f"# done: {name}", file=sys.stderr)
@@ -232,13 +242,13 @@ def run_benchmark(args: argparse.Namespace) -> list[dict]:
 
 
 def print_table(rows: list[dict], args: argparse.Namespace) -> None:
-    base = next(r for r in rows if r["scenario"] == "text, no batch")
+    base = next(r for r in rows if r["scenario"].startswith("text"))
     print(f"command: python benchmarks/serve.py {' '.join(sys.argv[1:])}")
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, python {platform.python_version()}; "
           f"server: {'in-process' if args.in_process else 'laconic serve subprocess'}; "
           f"{args.requests} requests, {args.concurrency} concurrent clients, k=10, threads={args.threads}")
     print()
-    print("| scenario | ok | errors | req/s | x vs no-batch | p50 ms | p99 ms | encode p50 ms | search p50 ms | search p99 ms | texts/batch |")
+    print(f"| scenario | ok | errors | req/s | x vs {base['scenario']} | p50 ms | p99 ms | encode p50 ms | search p50 ms | search p99 ms | texts/batch |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         ratio = r["throughput_rps"] / base["throughput_rps"] if base["throughput_rps"] else float("nan")
@@ -260,6 +270,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--in-process", action="store_true", help="run the server in this process (quick, for CI)")
     p.add_argument("--workdir", default=None, help="where the model and index go (default: a temp dir)")
     p.add_argument("--json", default=None, help="also write the rows as JSON here")
+    p.add_argument("--backends", default=None,
+                   help="comma list of backend[:int8] (e.g. torch,onnx,onnx:int8,openvino): one text scenario each, "
+                        "instead of the batching comparison")
     return p.parse_args(argv)
 
 
