@@ -110,8 +110,8 @@ def quantize_onnx(source: Path, target: Path) -> Path:
     """ONNX Runtime's dynamic int8 quantisation of every MatMul (weights int8, activations per call).
 
     Per output channel: on SciFact text it kept the top-10 of fp32 at 0.90 (MiniLM) and 0.98
-    (splade-tiny) against 0.82 and 0.97 per tensor, for about 15% of the speed-up
-    (benchmarks/encode_backends.py, docs/BENCHMARKS.md).
+    (splade-tiny), against 0.82 and 0.97 per tensor, at about the same speed
+    (docs/BENCHMARKS.md).
     """
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
