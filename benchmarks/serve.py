@@ -88,16 +88,20 @@ def free_port() -> int:
 
 
 class SubprocessServer:
-    """``laconic serve`` in a child process on a free loopback port; killed on exit."""
+    """``laconic serve`` in a child process on a free loopback port; killed on exit.
 
-    def __init__(self, index: Path, model: Path, window_ms: float, max_batch: int, threads: int,
-                 backend: str = "torch", int8: bool = False) -> None:
+    ``model=None`` serves pre-encoded vectors only; ``extra`` adds flags (e.g. an admin token).
+    """
+
+    def __init__(self, index: Path, model: Path | None, window_ms: float, max_batch: int, threads: int,
+                 backend: str = "torch", int8: bool = False, extra: tuple[str, ...] = ()) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.cmd = [sys.executable, "-m", "laconic.cli.main", "serve", "--index", str(index), "--model", str(model),
+        self.cmd = [sys.executable, "-m", "laconic.cli.main", "serve", "--index", str(index),
+                    *(["--model", str(model)] if model is not None else []),
                     "--host", "127.0.0.1", "--port", str(self.port), "--batch-window-ms", str(window_ms),
                     "--max-batch", str(max_batch), "--encode-threads", str(threads), "--search-threads", str(threads),
-                    "--backend", backend, *(["--int8"] if int8 else [])]
+                    "--backend", backend, *(["--int8"] if int8 else []), *extra]
 
     def __enter__(self) -> SubprocessServer:
         import httpx

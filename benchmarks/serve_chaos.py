@@ -30,7 +30,6 @@ import asyncio
 import json
 import platform
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
@@ -41,7 +40,7 @@ import numpy as np
 import scipy.sparse as sp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from serve import free_port  # noqa: E402
+from serve import SubprocessServer  # noqa: E402
 
 from laconic.index import SparseIndex  # noqa: E402
 from laconic.sparse import SparseVectors  # noqa: E402
@@ -78,12 +77,13 @@ def malformed(i: int, vocab: int) -> tuple[str, str, bytes | None, dict]:
     return kinds[i % len(kinds)]
 
 
-def oracle(docs: SparseVectors, ids: list[str], queries: SparseVectors, k: int) -> list[dict[str, float]]:
+def oracle(docs: SparseVectors, queries: SparseVectors, k: int) -> list[dict]:
+    """Per query: every document's float64 score and the top-``k`` scores (brute force)."""
     scores = (queries.to_scipy().astype(np.float64) @ docs.to_scipy().T.astype(np.float64)).toarray()
     out = []
     for row in scores:
         top = np.argsort(-row, kind="stable")[:k]
-        out.append({"kth": float(row[top[-1]]), "scores": row, "best": row[top].tolist()})
+        out.append({"scores": row, "best": row[top].tolist()})
     return out
 
 
@@ -105,7 +105,7 @@ class RssSampler(threading.Thread):
             time.sleep(0.02)
 
 
-async def drive(url: str, args, queries_json, expected, id_row, bad_total, dirs) -> dict:
+async def drive(url: str, args, queries_json, expected, id_row, dirs) -> dict:
     import httpx
 
     stats = {"sent": 0, "valid": 0, "malformed": 0, "5xx": 0, "wrong": 0, "bad_not_4xx": 0,
@@ -193,44 +193,21 @@ def main(argv: list[str] | None = None) -> dict:
     stored = index.vectors()  # what the index holds (after 8-bit quantisation): the oracle's documents
     queries = collection(200, args.vocab, 30, seed=1)
     queries_json = [{"indices": queries.row(i)[0].tolist(), "values": queries.row(i)[1].tolist()} for i in range(len(queries))]
-    expected = oracle(stored, stored.ids, queries, 10)
+    expected = oracle(stored, queries, 10)
     id_row = {d: i for i, d in enumerate(stored.ids)}
 
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    cmd = [sys.executable, "-m", "laconic.cli.main", "serve", "--index", str(work / "a"), "--host", "127.0.0.1",
-           "--port", str(port), "--admin-token", TOKEN, "--search-threads", "1"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        import httpx
+    import httpx
 
-        deadline = time.monotonic() + 120
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"server exited: {proc.stderr.read().decode()[-2000:]}")
-            try:
-                if httpx.get(url + "/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("server did not start")
-            time.sleep(0.2)
-        sampler = RssSampler(proc.pid)
+    server = SubprocessServer(work / "a", None, 2.0, 32, 1, extra=("--admin-token", TOKEN))
+    with server:
+        sampler = RssSampler(server.proc.pid)
         sampler.start()
         started = time.perf_counter()
-        stats = asyncio.run(drive(url, args, queries_json, expected, id_row, 0, [work / "a", work / "b", work / "damaged"]))
+        stats = asyncio.run(drive(server.url, args, queries_json, expected, id_row, [work / "a", work / "b", work / "damaged"]))
         wall = time.perf_counter() - started
         sampler.stop.set()
         sampler.join()
-        alive = proc.poll() is None and httpx.get(url + "/health", timeout=5).status_code == 200
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        proc.stderr.close()
+        alive = server.proc.poll() is None and httpx.get(server.url + "/health", timeout=5).status_code == 200
     lat = np.array(stats.pop("latency")) * 1e3
     result = {**stats, "alive_after": alive, "wall_s": round(wall, 2), "rps": round(stats["sent"] / wall, 1),
               "p50_ms": round(float(np.median(lat)), 3), "p99_ms": round(float(np.quantile(lat, 0.99)), 3),

@@ -44,16 +44,15 @@ _SEGMENT_MESSAGES = {
 }
 
 
-def crc32_array(arr: np.ndarray) -> int:
-    """CRC-32 of a memory-mapped ``.npy`` file's bytes, header included (the map's backing buffer)."""
+def crc32_array(file: Path, arr: np.ndarray) -> int:
+    """CRC-32 of a ``.npy`` file's bytes, header included: over the memory map's backing buffer
+    (no second read), or, for an empty array (numpy maps nothing), the file itself (a header only)."""
     mm = getattr(arr, "_mmap", None)
-    if mm is None:
-        raise TypeError("crc32_array needs an array opened with np.load(mmap_mode=...)")
-    return zlib.crc32(memoryview(mm))
+    return zlib.crc32(memoryview(mm)) if mm is not None else zlib.crc32(file.read_bytes())
 
 
 def check_checksum(file: Path, arr: np.ndarray, expected: int) -> None:
-    if crc32_array(arr) != expected:
+    if crc32_array(file, arr) != expected:
         raise IndexCorruptError(f"{file}: checksum mismatch (the file was changed or damaged)")
 
 
