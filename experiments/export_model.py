@@ -1,6 +1,6 @@
 """Export a trained encoder for evaluation or shipping: set its encode-time knobs, optionally fp16.
 
-Why: a training run's ``final/encoder`` keeps the training-time settings. For
+Why: a training run's ``final/`` keeps the training-time settings. For
 the index-size goal (>= 71% smaller than MiniLM's 1,536-byte dense vectors) we
 prune every vector to its ``--max-terms`` heaviest weights at encode time, and
 for the shipped model we store float16 weights (half the bytes; CPU encoding
@@ -8,7 +8,7 @@ upcasts to float32 on load). Both are saved in ``laconic_config.json`` so
 ``SparseEncoder.from_pretrained`` reopens the model with them.
 
 Example:
-    python experiments/export_model.py runs/train/minilm-p12/final/encoder runs/models/minilm-p12 --max-terms 48
+    python experiments/export_model.py runs/train/minilm-p12/final runs/models/minilm-p12 --max-terms 48
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("source", type=Path, help="encoder directory (a run's final/encoder or a merged run)")
+    ap.add_argument("source", type=Path, help="encoder directory (a run's final/ or a merged run)")
     ap.add_argument("output", type=Path)
     ap.add_argument("--max-terms", type=int, default=None, help="keep this many weights per vector (default: unchanged)")
     ap.add_argument("--max-length", type=int, default=None, help="query and document token budget (default: unchanged)")

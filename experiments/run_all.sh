@@ -51,7 +51,7 @@ train() {
   local name=$1 config=$2 base=$3
   while [ -f runs/train/$name/.running ]; do sleep 20; done  # another invocation is training it
   [ -f runs/train/$name/merged/config.json ] && return 0
-  if [ ! -f runs/train/$name/final/trainable.pt ]; then
+  if [ ! -f runs/train/$name/final/laconic_config.json ]; then
     step "train $name (from $base)"
     rm -rf runs/train/$name && mkdir -p runs/train/$name && touch runs/train/$name/.running
     trap 'rm -f runs/train/'"$name"'/.running' EXIT

@@ -69,7 +69,7 @@ def test_two_phase_curriculum_end_to_end(tiny_llama_dir, beir_dir, tmp_path):
     _invoke(["train", "--preset", "laconic-1b-phase1", "--model", tiny_llama_dir, "--train-data", pairs,
              "--output-dir", tmp_path / "p1", "--max-steps", 80, "--batch-size", 16, "--grad-accumulation", 1,
              "--lr", 5e-3, "--no-lora", "--warmup-ratio", 0, "--lambda-warmup-steps", 10, *TINY])
-    saved = json.loads((tmp_path / "p1" / "config.json").read_text())
+    saved = json.loads((tmp_path / "p1" / "training_config.json").read_text())
     assert (saved["passages_per_query"], saved["lambda_q"], saved["lr"], saved["lora"]) == (1, 5e-4, 5e-3, False)
     ranking = [r["ranking"] for r in read_metrics(tmp_path / "p1")]
     assert len(ranking) == 80
@@ -89,6 +89,13 @@ def test_two_phase_curriculum_end_to_end(tiny_llama_dir, beir_dir, tmp_path):
     for name in ("train.jsonl", "bm25.jsonl"):
         rows = [json.loads(line) for line in (tmp_path / name).read_text().splitlines()]
         assert rows and all(r["positive_passages"] and len(r["negative_passages"]) <= 8 for r in rows)
+
+    # a full fine-tuning run's final/ is an encoder: eval reads it as it is, with merged's scores
+    for model in ("p1/final", "p1-merged"):
+        _invoke(["eval", "--model", tmp_path / model, "--dataset", small, "--split", "train", "--k", 20, "--quiet",
+                 "--output-dir", tmp_path / "eval" / model.replace("/", "-")])
+    reports = [json.loads((tmp_path / "eval" / n / "report.json").read_text()) for n in ("p1-final", "p1-merged")]
+    assert reports[0]["metrics"] == reports[1]["metrics"] and reports[0]["metrics"]["nDCG@10"] > 0
 
     # phase 2 from the merged phase-1 model, with LoRA, hard negatives, gradient cache
     _invoke(["train", "--preset", "laconic-1b-phase2", "--model", tmp_path / "p1-merged", "--train-data",
@@ -115,4 +122,4 @@ def test_cli_errors_are_one_line(tmp_path):
     assert isinstance(result.exception, InputError)
     assert "bad.jsonl:2" in str(result.exception) and "positive_passages" in str(result.exception)
     result = CliRunner().invoke(app, ["merge", str(tmp_path), "--output", str(tmp_path / "x")])
-    assert isinstance(result.exception, InputError) and "config.json" in str(result.exception)
+    assert isinstance(result.exception, InputError) and "final" in str(result.exception)

@@ -22,7 +22,8 @@ def _objects():
 WRITER = textwrap.dedent(
     f"""
     import torch
-    from laconic.training.checkpoint import save_checkpoint
+    from laconic.training.checkpoint import TrainingState, save_checkpoint
+    from laconic.training.distributed import all_rng_states
     model = torch.nn.Linear({WIDTH}, {WIDTH}, bias=False)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
@@ -30,8 +31,10 @@ WRITER = textwrap.dedent(
     for step in range(1, 10_000):
         with torch.no_grad():
             model.weight.fill_(float(step))  # the content names the step
-        save_checkpoint(RUN, model=model, optimizer=optimizer, scheduler=scheduler,
-                        step=step, micro_step=4 * step, config={{"step": step}}, keep=3)
+        state = TrainingState(step=step, micro_step=4 * step, optimizer=optimizer.state_dict(),
+                              scheduler=scheduler.state_dict(), rng=all_rng_states(), config={{"step": step}},
+                              trainable=dict(model.state_dict()))
+        save_checkpoint(RUN, state, keep=3)
     """
 )
 
@@ -47,7 +50,10 @@ def test_kill_during_checkpoint_save(tmp_path):
     assert latest == listed[-1]
     for path in listed:
         model, optimizer, scheduler = _objects()
-        state = load_checkpoint(path, model=model, optimizer=optimizer, scheduler=scheduler)
-        assert state.path == path and state.micro_step == 4 * state.step
+        state = load_checkpoint(path)
+        model.load_state_dict(state.trainable)
+        optimizer.load_state_dict(state.optimizer)
+        scheduler.load_state_dict(state.scheduler)
+        assert state.path == path and state.micro_step == 4 * state.step and state.world_size == 1
         assert path.name == f"step-{state.step:08d}"
         assert torch.all(model.weight == float(state.step))  # complete, not a mix of versions

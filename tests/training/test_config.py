@@ -36,7 +36,7 @@ def test_precedence_preset_then_yaml_then_flags(tmp_path):
     assert cfg.lr == 5e-5 and isinstance(cfg.lr, float)  # yaml beats preset
     assert cfg.batch_size == 2  # flag beats yaml
     assert cfg.epochs == 3  # untouched preset value (None flags are "not given")
-    assert cfg.lora_targets == ["q_proj", "v_proj"] and cfg.bf16 is False
+    assert cfg.lora_targets == ["q_proj", "v_proj"] and cfg.mixed_precision == "no"  # the old bf16 key still reads
     assert cfg.lambda_warmup_steps == 4000
 
 
@@ -69,9 +69,10 @@ def test_bad_config_errors_name_the_key_and_file(tmp_path):
 def test_saved_config_round_trips(tmp_path):
     cfg = resolve_config("laconic-3b-phase2", overrides={"model": "m", "train_data": "d", "lr": 3e-5})
     cfg.save(tmp_path)
-    assert json.loads((tmp_path / "config.json").read_text())["lr"] == 3e-5
+    assert json.loads((tmp_path / "training_config.json").read_text())["lr"] == 3e-5
+    assert not (tmp_path / "config.json").exists()  # Hugging Face's name stays free for the model
     assert TrainingConfig.load(tmp_path) == cfg
-    assert TrainingConfig.load(tmp_path / "config.yaml") == cfg
+    assert TrainingConfig.load(tmp_path / "training_config.yaml") == cfg
 
 
 def test_cli_flags_override_preset_and_yaml(tmp_path):

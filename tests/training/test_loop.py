@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from safetensors.torch import load_file
 
 from laconic.errors import ConfigError
 from laconic.training import checkpoint as ckpt
@@ -30,7 +31,7 @@ def test_interrupted_and_resumed_run_equals_uninterrupted(tiny_overrides, tiny_l
 
     def crash_after_step_4(*args, **kwargs):
         path = real_save(*args, **kwargs)
-        if kwargs["step"] == 4:
+        if args[1].step == 4:
             raise Interrupt("simulated crash right after the step-4 checkpoint")
         return path
 
@@ -43,9 +44,9 @@ def test_interrupted_and_resumed_run_equals_uninterrupted(tiny_overrides, tiny_l
         train(_lora_config(tiny_overrides, tiny_llama_dir, pairs_file, tmp_path / "b"))
     resumed = train(_lora_config(tiny_overrides, tiny_llama_dir, pairs_file, tmp_path / "b", resume=True))
 
-    a = torch.load(straight / "final" / "trainable.pt")
-    b = torch.load(resumed / "final" / "trainable.pt")
-    assert a.keys() == b.keys() and all("lora_" in k for k in a)
+    a = load_file(straight / "final" / "adapter_model.safetensors")
+    b = load_file(resumed / "final" / "adapter_model.safetensors")
+    assert a.keys() == b.keys() and len(a) > 4 and all("lora_" in k for k in a)
     for name in a:
         torch.testing.assert_close(b[name], a[name], rtol=0, atol=1e-7, msg=name)
     # the metrics log is continuous too: one record per step, same losses
@@ -54,8 +55,8 @@ def test_interrupted_and_resumed_run_equals_uninterrupted(tiny_overrides, tiny_l
     assert [r["ranking"] for r in mb] == pytest.approx([r["ranking"] for r in ma], rel=1e-6)
     # keep_checkpoints=2: only the last two survive
     assert [p.name for p in ckpt.checkpoint_dirs(resumed)] == ["step-00000004", "step-00000006"]
-    assert (resumed / "config.json").is_file() and (resumed / "config.yaml").is_file()
-    assert (resumed / "final" / "adapter" / "adapter_config.json").is_file()
+    assert (resumed / "training_config.json").is_file() and (resumed / "training_config.yaml").is_file()
+    assert (resumed / "final" / "adapter_config.json").is_file() and not (resumed / "final" / "optimizer.pt").exists()
 
 
 def test_metrics_record_every_knob(tiny_overrides, tiny_llama_dir, pairs_file, tmp_path):
@@ -96,7 +97,7 @@ def test_lora_merge_equals_adapted_model(tiny_overrides, tiny_llama_dir, pairs_f
 
     adapted = load_encoder(config, device="cpu", dtype=torch.float32)
     attach_lora(adapted, config)
-    adapted.load_state_dict(torch.load(out / "final" / "trainable.pt"), strict=False)
+    adapted.load_state_dict(torch.load(ckpt.latest_checkpoint(out) / "trainable.pt"), strict=False)
     merged = SparseEncoder.from_pretrained(merged_dir, device="cpu")
     base = SparseEncoder.from_pretrained(tiny_llama_dir, device="cpu")
     assert merged.config.bidirectional and merged.config.max_terms == base.config.max_terms

@@ -12,7 +12,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("merge")
     def merge(
-        run_dir: str = typer.Argument(..., help="Training run directory (holds config.json and final/)."),
+        run_dir: str = typer.Argument(..., help="Training run directory (holds training_config.json and final/)."),
         output: str = typer.Option(..., "--output", "-o", help="Directory for the merged encoder (written atomically)."),
         checkpoint: Optional[str] = typer.Option(None, "--checkpoint", help="Merge this checkpoint dir instead of final/."),
     ) -> None:

@@ -21,7 +21,7 @@ Examples:
 
   laconic train --preset laconic-1b-phase1 --model meta-llama/Llama-3.2-1B --train-data pairs.jsonl --output-dir runs/p1
 
-  accelerate launch --config_file fsdp.yaml -m laconic train --preset laconic-8b-phase2 ...
+  accelerate launch --config_file configs/accelerate/fsdp.yaml -m laconic train --preset laconic-8b-phase2 ...
 """
 
 
@@ -82,7 +82,8 @@ def _build_command():
         from laconic.training.loop import train
 
         out = train(config)
-        typer.echo(f"trained: {out} (merge with: laconic merge {out} --output {out}-merged)")
+        typer.echo(f"trained: {out}/final (an encoder: laconic eval --model {out}/final; "
+                   f"fold LoRA in with: laconic merge {out} --output {out}-merged)")
 
     command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
     command.__annotations__ = {p.name: p.annotation for p in params}

@@ -153,22 +153,36 @@ class SparseEncoder(nn.Module):
         A PEFT-wrapped model is saved as its adapter (``adapter_config.json`` names the
         base); merge it first (``model.merge_and_unload()``) for a standalone encoder.
         """
-        from laconic.encoder.interop import write_st_files
         from laconic.storage import atomic_directory
+
+        path = Path(path)
+        with atomic_directory(path) as tmp:
+            self.write_files(tmp)
+        return path
+
+    def write_files(self, directory: Path, state_dict: dict[str, torch.Tensor] | None = None) -> None:
+        """The files of :meth:`save_pretrained`, into an existing ``directory`` (the caller makes it atomic).
+
+        ``state_dict`` (names relative to ``self.model``) replaces the live weights:
+        a training run passes the whole weights gathered from its FSDP shards.
+        """
+        from laconic.encoder.interop import write_st_files
 
         if self.model is None:
             raise ConfigError("an exported-graph encoder has no torch weights to save: save the torch model, then export")
-        path = Path(path)
-        with atomic_directory(path) as tmp:
-            self.model.save_pretrained(tmp)
-            self.tokenizer.save_pretrained(tmp)
-            self.config.save(tmp)
-            is_adapter = (tmp / "adapter_config.json").is_file()
-            if not is_adapter and self.config.head == "lm":
-                write_st_files(tmp, backbone=self.config.backbone, vocab_size=self.vocab_size, profile=self.config.profile)
-        return path
+        self.model.save_pretrained(directory, state_dict=state_dict)
+        self.tokenizer.save_pretrained(directory)
+        self.config.save(directory)
+        if not (directory / "adapter_config.json").is_file() and self.config.head == "lm":
+            write_st_files(directory, backbone=self.config.backbone, vocab_size=self.vocab_size, profile=self.config.profile)
 
     # -------------------------------------------------------------- properties
+    @property
+    def _no_split_modules(self) -> list[str] | None:
+        """The backbone's layer classes: accelerate's FSDP TRANSFORMER_BASED_WRAP makes each one a shard unit,
+        so one accelerate config serves Llama and BERT backbones alike."""
+        return getattr(self.model, "_no_split_modules", None)
+
     @property
     def device(self) -> torch.device:
         if self.model is None:

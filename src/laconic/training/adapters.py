@@ -1,9 +1,9 @@
-"""LoRA adapters via peft (attach for training, merge for release), and the run -> checkpoint merge.
+"""LoRA adapters via peft (attach for training, save as a loadable adapter, merge for release).
 
 ``get_peft_model`` injects LoRA layers into the backbone *in place*, so
 ``encoder.model`` stays the same module (now adapted) and the encoder's own
 forward (bidirectional attention, chunked pooling) is untouched; the returned
-``PeftModel`` is kept only to save adapters and to merge.
+``PeftModel`` is kept only to write adapters.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from typing import Any
 import torch
 
 from laconic.errors import ConfigError, InputError
-from laconic.storage import atomic_directory
 from laconic.training.config import TrainingConfig
 
 
@@ -36,7 +35,23 @@ def attach_lora(encoder: Any, config: TrainingConfig) -> Any:
     for name, param in encoder.named_parameters():  # anything outside the backbone stays frozen too
         if "lora_" not in name:
             param.requires_grad_(False)
+    base = Path(config.model)
+    # the saved adapter names its base as the user gave it (a Hub id stays a Hub id, a folder becomes absolute)
+    peft_model.peft_config["default"].base_model_name_or_path = str(base.resolve()) if base.exists() else config.model
     return peft_model
+
+
+def write_adapter(directory: Path, encoder: Any, peft_model: Any, trainable: dict[str, torch.Tensor]) -> None:
+    """A LoRA checkpoint that ``SparseEncoder.from_pretrained`` loads: adapter + encoder config + tokenizer.
+
+    ``trainable`` holds the whole adapter weights by encoder parameter name
+    (``model.<inner>``), as gathered from every rank; peft names them
+    ``base_model.model.<inner>``.
+    """
+    state = {"base_model.model." + name.removeprefix("model."): value for name, value in trainable.items()}
+    peft_model.save_pretrained(directory, state_dict=state)
+    encoder.tokenizer.save_pretrained(directory)
+    encoder.config.save(directory)
 
 
 def load_encoder(config: TrainingConfig, *, device: Any = None, dtype: Any = None) -> Any:
@@ -51,44 +66,25 @@ def load_encoder(config: TrainingConfig, *, device: Any = None, dtype: Any = Non
 
 
 def trained_encoder(run_dir: str | Path, checkpoint: str | Path | None = None) -> Any:
-    """Rebuild the trained encoder of a run (LoRA merged into the weights), on CPU in fp32.
+    """The trained encoder of a run (LoRA merged into the weights), on CPU in fp32.
 
-    Reads ``<run>/config.json`` for the base model and LoRA shape, then the
-    trainable weights of ``<run>/final`` (or of ``checkpoint``).
+    ``final/`` and every checkpoint are encoders already; this only picks one
+    and folds LoRA in.
     """
-    run_dir = Path(run_dir)
-    if not (run_dir / "config.json").is_file():
-        raise InputError("not a training run directory (no config.json)", path=run_dir)
-    config = TrainingConfig.load(run_dir)
-    source = Path(checkpoint) if checkpoint is not None else run_dir / "final"
-    weights_path = source / "trainable.pt"
-    if not weights_path.is_file():
-        raise InputError("no trained weights (trainable.pt): the run did not finish; pass --checkpoint", path=source)
-    encoder = load_encoder(config, device="cpu", dtype=torch.float32)
-    peft_model = attach_lora(encoder, config) if config.lora else None
-    weights = torch.load(weights_path, map_location="cpu", weights_only=True)
-    params = dict(encoder.named_parameters())
-    unknown = [n for n in weights if n not in params]
-    if unknown:
-        raise InputError(f"weights do not match the run's model/LoRA config: {unknown[:3]}", path=weights_path)
-    with torch.no_grad():
-        for name, value in weights.items():
-            params[name].copy_(value.to(params[name].dtype))
-    if peft_model is not None:
-        encoder.model = peft_model.merge_and_unload()
-    for param in encoder.parameters():
-        param.requires_grad_(False)
-    return encoder.eval()
+    from laconic.encoder import SparseEncoder
+
+    source = Path(checkpoint) if checkpoint is not None else Path(run_dir) / "final"
+    if not source.is_dir():
+        raise InputError("no trained encoder here: the run did not finish; pass --checkpoint", path=source)
+    if (source / "trainable.pt").is_file() and not any((source / f).is_file() for f in ("adapter_config.json", "laconic_config.json")):
+        raise InputError("written by an older laconic (trainable.pt only); merge it with the version that trained it", path=source)
+    return SparseEncoder.from_pretrained(source, device="cpu", dtype="float32", merge_lora=True).eval()
 
 
 def merge_run(run_dir: str | Path, output: str | Path, checkpoint: str | Path | None = None) -> Path:
     """Write a plain encoder checkpoint (LoRA merged) that ``SparseEncoder.from_pretrained`` loads.
 
     The encoder's settings (bidirectional attention, max terms, lengths) come
-    from the base model's saved ``EncoderConfig``; the write is atomic.
+    from the run's saved ``EncoderConfig``; the write is atomic.
     """
-    encoder = trained_encoder(run_dir, checkpoint)
-    output = Path(output)
-    with atomic_directory(output) as tmp:
-        encoder.save_pretrained(tmp)
-    return output
+    return trained_encoder(run_dir, checkpoint).save_pretrained(output)

@@ -3,8 +3,9 @@
 Resolution order is preset < YAML file < explicit overrides (CLI flags), as in
 nanoGPT's configurator but checked: unknown keys and values of the wrong type
 raise :class:`laconic.errors.ConfigError` naming the key (and the file).
-The resolved config is written next to every run (``config.json`` and
-``config.yaml``) and into every checkpoint.
+The resolved config is written next to every run (``training_config.json``
+and ``.yaml``: not ``config.json``, which is Hugging Face's model config) and
+into every checkpoint.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from typing import Any
 from laconic.errors import ConfigError
 from laconic.storage import atomic_write_text
 
+MIXED_PRECISION = ("auto", "bf16", "fp16", "no")
+RUN_CONFIG = "training_config"  # <run>/training_config.json and .yaml
 LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 
 
@@ -75,7 +78,7 @@ class TrainingConfig:
     pooling_chunk_size: int = 8192  # vocabulary columns per pooling chunk, recomputed in backward (0: no chunking)
     bidirectional: bool = True  # remove the causal mask (LACONIC: yes)
     # --- memory and speed
-    bf16: bool = True  # bf16 mixed precision (GPU only; CPU runs stay fp32)
+    mixed_precision: str = "auto"  # auto (bf16 on GPU, none on CPU) | bf16 | fp16 | no; weights being trained stay fp32
     gradient_checkpointing: bool = True  # recompute activations in backward
     gradcache: bool = False  # gradient cache: big batches at constant memory
     gradcache_chunk_size: int = 32  # texts per forward pass under gradcache
@@ -107,6 +110,7 @@ class TrainingConfig:
             (self.lambda_warmup_steps >= 0, "lambda_warmup_steps", "must be >= 0"),
             (self.temperature > 0, "temperature", "must be > 0"),
             (self.query_max_length >= 2 and self.document_max_length >= 2, "max_length", "must be >= 2"),
+            (self.mixed_precision in MIXED_PRECISION, "mixed_precision", f"must be one of {'|'.join(MIXED_PRECISION)}"),
             (self.gradcache_chunk_size >= 1, "gradcache_chunk_size", "must be >= 1"),
             (self.keep_checkpoints >= 1, "keep_checkpoints", "must be >= 1"),
             (self.log_every >= 1, "log_every", "must be >= 1"),
@@ -120,21 +124,21 @@ class TrainingConfig:
         return dataclasses.asdict(self)
 
     def save(self, directory: str | Path) -> None:
-        """Write ``config.json`` and ``config.yaml`` atomically into ``directory``."""
+        """Write ``training_config.json`` and ``.yaml`` atomically into ``directory``."""
         import yaml
 
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         data = self.to_dict()
-        atomic_write_text(directory / "config.json", json.dumps(data, indent=2) + "\n")
-        atomic_write_text(directory / "config.yaml", yaml.safe_dump(data, sort_keys=False))
+        atomic_write_text(directory / f"{RUN_CONFIG}.json", json.dumps(data, indent=2) + "\n")
+        atomic_write_text(directory / f"{RUN_CONFIG}.yaml", yaml.safe_dump(data, sort_keys=False))
 
     @classmethod
     def load(cls, path: str | Path) -> TrainingConfig:
-        """Read a saved ``config.json``/``.yaml`` (or a run directory holding one)."""
+        """Read a saved ``training_config.json``/``.yaml`` (or a run directory holding one)."""
         path = Path(path)
         if path.is_dir():
-            path = path / "config.json"
+            path = path / f"{RUN_CONFIG}.json"
         return cls().merged(read_config_file(path), source=str(path))
 
     def merged(self, overrides: Mapping[str, Any], *, source: str = "overrides") -> TrainingConfig:
@@ -143,6 +147,8 @@ class TrainingConfig:
         values = {}
         for raw_key, value in overrides.items():
             key = str(raw_key).replace("-", "_")
+            if key == "bf16":  # the old switch: on meant bf16 where CUDA is, which "auto" now says
+                key, value = "mixed_precision", "auto" if coerce(bool, value, key=key, source=source) else "no"
             if key not in hints:
                 raise ConfigError(f"{source}: unknown training option '{raw_key}'")
             values[key] = coerce(hints[key], value, key=key, source=source)

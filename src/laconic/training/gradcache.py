@@ -11,7 +11,9 @@ work instead:
 
 Step 3 must reproduce step 1 exactly, so the RNG state (dropout) is captured
 before each chunk's first pass and restored for its second. The result equals
-the plain full-batch gradient (tested against it).
+the plain full-batch gradient (tested against it), also under an fp16 loss
+scaler: only step 2 goes through the scaler, and steps 3's gradients inherit
+its scale.
 """
 
 from __future__ import annotations
@@ -65,6 +67,7 @@ def gradcache_step(
     chunk_size: int,
     scale: float = 1.0,
     no_sync: Callable[[], Any] = contextlib.nullcontext,
+    backward: Callable[[torch.Tensor], None] = torch.Tensor.backward,
 ) -> tuple[LossParts, torch.Tensor, torch.Tensor]:
     """One forward/backward of the whole batch under gradient caching.
 
@@ -75,6 +78,9 @@ def gradcache_step(
         chunk_size: texts per forward pass.
         scale: multiplies the loss before backward (1 / grad_accumulation).
         no_sync: context that suspends gradient all-reduce (all chunks but the last).
+        backward: runs the loss's backward (``accelerator.backward``: with fp16 it
+            multiplies by the loss scale, so the cached vector gradients, and through
+            them the parameter gradients, carry the scale the scaler later removes).
 
     Returns:
         The loss parts and the detached query and passage vectors (for logging).
@@ -88,7 +94,7 @@ def gradcache_step(
     q_leaf = q_vec.detach().requires_grad_(True)
     p_leaf = p_vec.detach().requires_grad_(True)
     parts = loss_fn(q_leaf, p_leaf)
-    (parts.total * scale).backward()
+    backward(parts.total * scale)
     q_grad, p_grad = q_leaf.grad, p_leaf.grad
 
     # Step 3: replay each chunk with a graph and push the cached gradient through it.

@@ -3,7 +3,7 @@
 Reading order: resolve devices -> load data -> load the encoder (+ LoRA) ->
 optimiser and schedule -> resume -> for each micro-batch: embed, InfoNCE +
 λ_t·FLOPS, backward (plain or gradient cache) -> every ``grad_accumulation``
-micro-batches: clip, step, log, checkpoint -> save ``final``.
+micro-batches: clip, step, log, checkpoint -> ``final/`` (an encoder).
 
 The same code runs on one CPU, one GPU, or many GPUs under
 ``accelerate launch`` (DDP or FSDP, set by the accelerate config file).
@@ -19,17 +19,20 @@ import time
 from pathlib import Path
 
 import torch
+from accelerate.utils import DistributedType
 
 from laconic.errors import ConfigError
 from laconic.storage import atomic_write_text
 from laconic.training import checkpoint as ckpt
-from laconic.training.adapters import attach_lora, load_encoder
+from laconic.training import distributed as dist_state
+from laconic.training.adapters import attach_lora, load_encoder, write_adapter
 from laconic.training.collator import BatchPlan, CpuTokenize, GroupCollator, GroupDataset
 from laconic.training.config import TrainingConfig
 from laconic.training.data import open_records
 from laconic.training.gradcache import gradcache_step
 from laconic.training.losses import laconic_loss
 from laconic.training.schedules import lambda_at, make_lr_scheduler
+from laconic.training.sharding import no_gradient_sync, shard_encoder, take_fsdp_request
 from laconic.training.tracking import MetricsLogger, read_metrics
 
 
@@ -51,8 +54,9 @@ def train(config: TrainingConfig) -> Path:
         config: a resolved :class:`TrainingConfig` (see ``resolve_config`` and the presets).
 
     Returns:
-        ``Path(config.output_dir)``; merge it with ``laconic merge`` (or
-        :func:`laconic.training.merge_run`) to get a plain encoder checkpoint.
+        ``Path(config.output_dir)``. ``final/`` (like every checkpoint) is an
+        encoder: ``SparseEncoder.from_pretrained``, ``laconic eval`` and
+        ``laconic serve`` read it; ``laconic merge`` folds a LoRA adapter into the weights.
 
     Example:
         >>> from laconic.training import resolve_config, train
@@ -61,16 +65,22 @@ def train(config: TrainingConfig) -> Path:
         >>> train(cfg)  # doctest: +SKIP
     """
     from accelerate import Accelerator
+    from accelerate.state import AcceleratorState
     from accelerate.utils import set_seed
 
     config.validate()
     out = Path(config.output_dir)
-    on_gpu = torch.cuda.is_available()
-    accelerator = Accelerator(mixed_precision="bf16" if (config.bf16 and on_gpu) else "no")
+    precision = resolve_precision(config.mixed_precision)
+    fsdp = take_fsdp_request()  # laconic shards (training/sharding.py); accelerate only starts the processes
+    # accelerate keeps one process-wide state; a second run in the same process (a sweep, a notebook) may
+    # choose another precision. Its process group (PartialState) is kept.
+    AcceleratorState._reset_state()
+    accelerator = Accelerator(mixed_precision=precision, cpu=not torch.cuda.is_available())
+    check_setup(config, accelerator, precision)
     main = accelerator.is_main_process
     if not config.resume and ckpt.latest_checkpoint(out) is not None:
         raise ConfigError(f"{out} already holds checkpoints: pass --resume to continue, or pick another --output-dir")
-    set_seed(config.seed)
+    set_seed(config.seed)  # the same LoRA initialisation on every rank (FSDP broadcasts nothing)
 
     # Data: rows stay on disk; the plan fixes which rows form each batch.
     records = open_records(config.train_data, config.train_split)
@@ -82,21 +92,41 @@ def train(config: TrainingConfig) -> Path:
     plan = BatchPlan(len(records), config.batch_size, accelerator.num_processes,
                      accelerator.process_index, config.seed, plan_epochs)
 
-    # Model: frozen backbone + LoRA (or full fine-tuning); bf16 weights on GPU.
-    encoder = load_encoder(config, device=accelerator.device, dtype=torch.bfloat16 if (config.bf16 and on_gpu) else torch.float32)
+    # Model: the weights being trained are fp32 (autocast computes in bf16/fp16); a frozen
+    # LoRA backbone may stay in bf16 outside FSDP, which wants one dtype per shard group.
+    frozen_bf16 = config.lora and precision == "bf16" and fsdp is None
+    encoder = load_encoder(config, device=accelerator.device, dtype=torch.bfloat16 if frozen_bf16 else torch.float32)
     encoder.config.pooling_chunk_size = config.pooling_chunk_size  # 0: all columns at once
     peft_model = attach_lora(encoder, config) if config.lora else None
     if config.gradient_checkpointing:
         encoder.model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     encoder.train()
+    set_seed(config.seed, device_specific=True)  # from here on each rank draws its own dropout masks
+    if fsdp is not None:  # before the optimiser: sharding swaps in new (DTensor) parameters
+        model = shard_encoder(encoder, fsdp, precision)
+        no_sync = functools.partial(no_gradient_sync, model)
     params = [p for p in encoder.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
     scheduler = make_lr_scheduler(optimizer, total_steps, config.warmup_ratio, config.schedule)
+    if fsdp is not None:
+        optimizer = accelerator.prepare(optimizer)
+    else:
+        model, optimizer = accelerator.prepare(encoder, optimizer)  # DDP-wrapped when several processes
+        no_sync = functools.partial(accelerator.no_sync, model)
 
     step = 0
     last = ckpt.latest_checkpoint(out) if config.resume else None
     if last is not None:
-        state = ckpt.load_checkpoint(last, model=encoder, optimizer=optimizer, scheduler=scheduler)
+        state = ckpt.load_checkpoint(last)
+        if state.world_size != accelerator.num_processes:
+            raise ConfigError(f"{last} was written by {state.world_size} processes, this run has "
+                              f"{accelerator.num_processes}: the data order and random streams would differ; "
+                              "resume with the same number of processes")
+        dist_state.load_full_state(model, optimizer, state.trainable, state.optimizer)
+        scheduler.load_state_dict(state.scheduler)
+        if state.scaler is not None and accelerator.scaler is not None:
+            accelerator.scaler.load_state_dict(state.scaler)
+        dist_state.set_rng_state(state.rng[accelerator.process_index])
         step, plan.start = state.step, state.micro_step
         accelerator.print(f"resuming from {last} (step {step})")
     if main:
@@ -104,11 +134,17 @@ def train(config: TrainingConfig) -> Path:
         if last is not None:  # drop metrics logged after the checkpoint we resume from
             kept = [r for r in read_metrics(out) if r["step"] <= step] if (out / "metrics.jsonl").is_file() else []
             atomic_write_text(out / "metrics.jsonl", "".join(json.dumps(r) + "\n" for r in kept))
-    model, optimizer = accelerator.prepare(encoder, optimizer)
     top_k = config.train_top_k or None
+    first_step = step
 
-    def embed(inputs: dict[str, torch.Tensor]) -> torch.Tensor:  # (rows, L) -> (rows, V)
-        return model(inputs["input_ids"].to(accelerator.device), inputs["attention_mask"].to(accelerator.device), top_k=top_k)
+    def embed(inputs: dict[str, torch.Tensor]) -> torch.Tensor:  # (rows, L) -> (rows, V), fp32
+        with accelerator.autocast():
+            vectors = model(inputs["input_ids"].to(accelerator.device), inputs["attention_mask"].to(accelerator.device),
+                            top_k=top_k)
+        return vectors.float()
+
+    def save() -> None:
+        _save(accelerator, out, model, encoder, optimizer, scheduler, step, micro, config, peft_model)
 
     # workers must not create device tensors: they tokenise on CPU and the loop moves the batch
     tokenize = CpuTokenize(encoder.tokenizer, encoder.profile) if config.num_workers > 0 else encoder.tokenize
@@ -136,11 +172,11 @@ def train(config: TrainingConfig) -> Path:
         lam_d = lambda_at(step, config.lambda_d, config.lambda_warmup_steps)
         loss_fn = functools.partial(laconic_loss, lambda_q=lam_q, lambda_d=lam_d, temperature=config.temperature)
         boundary = micro % config.grad_accumulation == 0
-        no_sync = functools.partial(accelerator.no_sync, model)
         with contextlib.nullcontext() if boundary else no_sync():
             if config.gradcache:
                 parts, qv, pv = gradcache_step(embed, batch["q"], batch["p"], loss_fn, chunk_size=config.gradcache_chunk_size,
-                                               scale=1.0 / config.grad_accumulation, no_sync=no_sync)
+                                               scale=1.0 / config.grad_accumulation, no_sync=no_sync,
+                                               backward=accelerator.backward)
             else:
                 qv, pv = embed(batch["q"]), embed(batch["p"])  # (B, V), (B*n, V)
                 parts = loss_fn(qv, pv)
@@ -163,6 +199,8 @@ def train(config: TrainingConfig) -> Path:
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
         step += 1
+        if step == first_step + 1:
+            _write_shard_report(accelerator, out, model, optimizer, precision, fsdp is not None)
 
         if logger is not None and step % config.log_every == 0:
             elapsed = max(time.perf_counter() - t0, 1e-9)
@@ -179,35 +217,65 @@ def train(config: TrainingConfig) -> Path:
             bar.update(1)
         window = dict.fromkeys(window, 0.0)
         if config.save_every > 0 and step % config.save_every == 0 and step < total_steps:
-            _save(accelerator, out, model, optimizer, scheduler, step, micro, config, peft_model)
+            save()
         t0 = time.perf_counter()  # throughput excludes checkpoint writes
 
     if bar is not None:
         bar.close()
-    _save(accelerator, out, model, optimizer, scheduler, step, micro, config, peft_model)
+    save()
     if main:
-        _save_final(out, ckpt.latest_checkpoint(out), peft_model)
+        ckpt.link_encoder_files(ckpt.latest_checkpoint(out), out / "final")
         logger.close()
     accelerator.wait_for_everyone()
     return out
 
 
-def _save(accelerator, out, model, optimizer, scheduler, step, micro, config, peft_model) -> None:
+def resolve_precision(setting: str) -> str:
+    """``auto``: bf16 autocast where CUDA is, none on CPU (slow there without AMX units)."""
+    if setting == "auto":
+        return "bf16" if torch.cuda.is_available() else "no"
+    return setting
+
+
+def check_setup(config: TrainingConfig, accelerator, precision: str) -> None:
+    """Refuse combinations that would train silently wrong."""
+    if precision == "fp16" and accelerator.scaler is None and accelerator.distributed_type != DistributedType.DEEPSPEED:
+        raise ConfigError("mixed_precision fp16 needs a CUDA device (accelerate has no loss scaler here; "
+                          "fp16 without one underflows): use --mixed-precision bf16 or no")
+    if config.gradcache and accelerator.distributed_type == DistributedType.DEEPSPEED:
+        raise ConfigError("gradcache replays chunks with plain backward(), which bypasses DeepSpeed's engine; "
+                          "use DDP or FSDP with --gradcache, or DeepSpeed without it")
+
+
+def _save(accelerator, out, model, encoder, optimizer, scheduler, step, micro, config, peft_model) -> None:
+    """Gather whole weights, optimiser state and every rank's RNG (all ranks), then write (main process)."""
     accelerator.wait_for_everyone()
+    lora = peft_model is not None
+    trainable = dist_state.full_trainable_state(model) if lora else None
+    weights = None if lora else dist_state.full_model_state(model)
+    optim_state = dist_state.full_optimizer_state(model, optimizer)
+    rng = dist_state.all_rng_states()
     if accelerator.is_main_process:
-        ckpt.save_checkpoint(out, model=accelerator.unwrap_model(model), optimizer=optimizer, scheduler=scheduler,
-                             step=step, micro_step=micro, config=config.to_dict(), keep=config.keep_checkpoints,
-                             peft_model=peft_model)
+        state = ckpt.TrainingState(step=step, micro_step=micro, optimizer=optim_state, scheduler=scheduler.state_dict(),
+                                   rng=rng, config=config.to_dict(), trainable=trainable,
+                                   scaler=accelerator.scaler.state_dict() if accelerator.scaler is not None else None)
+        if lora:
+            def write(directory: Path) -> None:
+                write_adapter(directory, encoder, peft_model, trainable)
+        else:
+            inner = {name.removeprefix("model."): value for name, value in weights.items()}
+
+            def write(directory: Path) -> None:
+                encoder.write_files(directory, state_dict=inner)
+        ckpt.save_checkpoint(out, state, keep=config.keep_checkpoints, write_encoder=write)
     accelerator.wait_for_everyone()
 
 
-def _save_final(out: Path, last: Path, peft_model) -> None:
-    """``final/``: the trainable weights (what ``laconic merge`` reads) and, for LoRA, the peft adapter."""
-    import shutil
-
-    from laconic.storage import atomic_directory
-
-    with atomic_directory(out / "final") as tmp:
-        shutil.copy2(last / "trainable.pt", tmp / "trainable.pt")
-        if peft_model is not None:
-            shutil.copytree(last / "adapter", tmp / "adapter")
+def _write_shard_report(accelerator, out: Path, model, optimizer, precision: str, sharded: bool) -> None:
+    """``distributed.json``: how the run is spread (all ranks measure, the main process writes)."""
+    report = dist_state.shard_report(model, optimizer)
+    if accelerator.is_main_process:
+        kind = "FSDP" if sharded else str(accelerator.distributed_type.value)
+        info = {"world_size": accelerator.num_processes, "distributed_type": kind,
+                "mixed_precision": precision, **report}
+        atomic_write_text(out / "distributed.json", json.dumps(info, indent=2) + "\n")

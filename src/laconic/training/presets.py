@@ -21,14 +21,14 @@ _PHASE1: dict[str, Any] = dict(
     phase=1, train_data="utahnlp/nomic-embed-pretrain-lite", passages_per_query=1,
     batch_size=64, grad_accumulation=4, epochs=3, lr=1e-4, schedule="cosine", warmup_ratio=0.05,
     lora=True, lora_r=32, lora_alpha=64, lambda_q=5e-4, lambda_d=5e-4, lambda_warmup_steps=4000,
-    query_max_length=64, document_max_length=192, bf16=True, gradient_checkpointing=True,
+    query_max_length=64, document_max_length=192, mixed_precision="auto", gradient_checkpointing=True,
 )
 # Phase 2 (finetuning): 1 positive + 15 curated hard negatives per query.
 _PHASE2: dict[str, Any] = dict(
     phase=2, train_data="rlhn/rlhn-680K", passages_per_query=16,
     batch_size=4, grad_accumulation=4, epochs=1, lr=5e-5, schedule="cosine", warmup_ratio=0.05,
     lora=True, lora_r=32, lora_alpha=64, lambda_q=1e-3, lambda_d=1e-3, lambda_warmup_steps=100,
-    query_max_length=192, document_max_length=192, bf16=True, gradient_checkpointing=True,
+    query_max_length=192, document_max_length=192, mixed_precision="auto", gradient_checkpointing=True,
 )
 # Per-size differences from the phase defaults above.
 _SIZE_OVERRIDES: dict[tuple[str, int], dict[str, Any]] = {
