@@ -21,11 +21,17 @@ Scenarios (peers in the same run, same index, same queries):
   text, batched  text queries, micro-batching on (window ``--window-ms``, max_batch 32)
 With ``--backends torch,onnx,onnx:int8,openvino`` the two text scenarios are replaced by
 one batched text scenario per encoder backend (``laconic serve --backend ... [--int8]``).
+``--zipf S --cache-compare`` draws the timed queries from a Zipf law (a search log's
+repeats) and runs each text scenario with the query-vector LRU cache off and on; without
+``--cache-compare`` the cache is off, so the rows measure the encoder.
+``bm25`` in the backends list adds the lexical floor through the same service shape: BM25
+fitted on the same documents (``laconic bm25``), its own float32 index, ``--model``
+pointing at it: tokenise + "encode" (term counts) + search, as a learned model is served.
 
 Usage:
     nice -n 10 python benchmarks/serve.py                      # defaults: 2000 docs, 400 requests, 8 clients
     nice -n 10 python benchmarks/serve.py --requests 40 --docs 200 --in-process   # smoke
-    python benchmarks/serve.py --model DIR --backends torch,onnx,onnx:int8 --concurrency 1   # per backend
+    python benchmarks/serve.py --model DIR --backends torch,onnx,onnx:int8,bm25 --concurrency 1   # per backend
 """
 
 from __future__ import annotations
@@ -81,6 +87,20 @@ def build_small_model(directory: Path, texts: list[str], vocab: int = 4096) -> P
     return directory
 
 
+def build_bm25(work: Path, docs: list[dict]) -> tuple[Path, Path]:
+    """BM25 fitted on the benchmark's documents and their float32 index (the lexical floor)."""
+    from laconic.encoder.lexical import BM25Encoder
+    from laconic.index import BuildConfig, SparseIndex
+
+    records = [{"title": d.get("title", ""), "text": d["text"]} for d in docs]
+    encoder = BM25Encoder.fit(records)
+    model = encoder.save(work / "bm25")
+    index = work / "index-bm25"
+    SparseIndex.build(encoder.encode_documents(records), [d["_id"] for d in docs],
+                      config=BuildConfig(weight_bits=32)).save(index)
+    return model, index
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -129,15 +149,16 @@ class SubprocessServer:
 
 
 def in_process_server(index: Path, model: Path, window_ms: float, max_batch: int, threads: int,
-                      backend: str = "torch", int8: bool = False):
-    from laconic.encoder import SparseEncoder
+                      backend: str = "torch", int8: bool = False, extra: tuple[str, ...] = ()):
+    from laconic.cli.model_options import load_encoder
     from laconic.index import SparseIndex
     from laconic.serving import ServeConfig, create_app
     from laconic.serving.background import BackgroundServer
 
+    cache = int(extra[extra.index("--query-cache") + 1]) if "--query-cache" in extra else ServeConfig.query_cache
     config = ServeConfig(index=str(index), model=str(model), batch_window_ms=window_ms, max_batch=max_batch,
-                         encode_threads=threads, search_threads=threads)
-    encoder = SparseEncoder.from_pretrained(str(model), backend=backend, int8=int8)
+                         encode_threads=threads, search_threads=threads, query_cache=cache)
+    encoder = load_encoder(str(model), backend=backend, int8=int8)
     return BackgroundServer(create_app(SparseIndex.open(index), encoder, config, index_path=str(index)))
 
 
@@ -184,6 +205,9 @@ def run_scenario(name: str, server, bodies: list[dict], warmup: list[dict], conc
         m = asyncio.run(load(srv.url, bodies, concurrency))
         after = httpx.get(srv.url + "/stats").json()
     batches = sum(b["batches"] for b in after["batchers"].values()) - sum(b["batches"] for b in before["batchers"].values())
+    cache_a, cache_b = after.get("query_cache") or {}, before.get("query_cache") or {}
+    asked = (cache_a.get("hits", 0) + cache_a.get("misses", 0)) - (cache_b.get("hits", 0) + cache_b.get("misses", 0))
+    hit_rate = (cache_a.get("hits", 0) - cache_b.get("hits", 0)) / asked if asked else float("nan")
     pct = lambda xs, p: float(np.percentile(xs, p)) if xs else float("nan")  # noqa: E731
     return {
         "scenario": name,
@@ -197,6 +221,7 @@ def run_scenario(name: str, server, bodies: list[dict], warmup: list[dict], conc
         "search_p50_ms": pct(m["search"], 50),
         "search_p99_ms": pct(m["search"], 99),
         "texts_per_batch": (len(m["encode"]) / batches) if batches else 0.0,
+        "cache_hit_rate": hit_rate,
     }
 
 
@@ -219,6 +244,10 @@ def run_benchmark(args: argparse.Namespace) -> list[dict]:
     print(f"# {len(docs)} docs encoded in {encode_s:.1f} s, mean {vectors.nnz / len(docs):.0f} terms/doc; "
           f"index at {index_dir}", file=sys.stderr)
     q_all = queries[: args.requests + args.warmup]
+    if args.zipf > 0:  # a search log: head queries repeat (rank r drawn with probability ~ 1 / r^s)
+        pool = q_all[args.warmup:]
+        draws = np.random.default_rng(0).zipf(args.zipf, size=10 * args.requests)
+        q_all = q_all[: args.warmup] + [pool[d - 1] for d in draws if d <= len(pool)][: args.requests]
     q_vec = encoder.encode_queries(q_all)
     text_bodies = [{"query": q, "k": 10} for q in q_all]
     vec_bodies = []
@@ -227,18 +256,27 @@ def run_benchmark(args: argparse.Namespace) -> list[dict]:
         vec_bodies.append({"vectors": [{"indices": ix.tolist(), "values": vals.tolist()}], "k": 10})
     del encoder
     make = in_process_server if args.in_process else SubprocessServer
-    scenarios = [("vectors", vec_bodies, args.window_ms, 32, "torch", False)]
+    scenarios = [("vectors", vec_bodies, args.window_ms, 32, "torch", False, index_dir, model)]
     if args.backends:  # one batched text scenario per backend: the whole query (tokenise, encode, search)
         for spec in args.backends.split(","):
+            if spec == "bm25":
+                bm25_model, bm25_index = build_bm25(work, docs)
+                scenarios.append(("text, BM25", text_bodies, args.window_ms, 32, "torch", False, bm25_index, bm25_model))
+                continue
             backend, _, precision = spec.partition(":")
             scenarios.append((f"text, {backend} {precision or 'fp32'}", text_bodies, args.window_ms, 32, backend,
-                              precision == "int8"))
+                              precision == "int8", index_dir, model))
     else:
-        scenarios += [("text, no batch", text_bodies, 0.0, 1, "torch", False),
-                      ("text, batched", text_bodies, args.window_ms, 32, "torch", False)]
+        scenarios += [("text, no batch", text_bodies, 0.0, 1, "torch", False, index_dir, model),
+                      ("text, batched", text_bodies, args.window_ms, 32, "torch", False, index_dir, model)]
+    if args.cache_compare:  # every text scenario with the query cache off, then on (the default)
+        scenarios = [(*scenarios[0], ())] + [(f"{name}, cache {state}", *rest, flags) for name, *rest in scenarios[1:]
+                                      for state, flags in (("off", ("--query-cache", "0")), ("on", ()))]
+    else:
+        scenarios = [(*sc, ("--query-cache", "0")) for sc in scenarios]  # measure the encoder, not the cache
     rows = []
-    for name, bodies, window, max_batch, backend, int8 in scenarios:
-        server = make(index_dir, model, window, max_batch, args.threads, backend, int8)
+    for name, bodies, window, max_batch, backend, int8, index, encoder_dir, extra in scenarios:
+        server = make(index, encoder_dir, window, max_batch, args.threads, backend, int8, extra)
         warm, timed = bodies[: args.warmup], bodies[args.warmup : args.warmup + args.requests]
         rows.append(run_scenario(name, server, timed, warm, args.concurrency))
         print(f"# done: {name}", file=sys.stderr)
@@ -252,13 +290,13 @@ def print_table(rows: list[dict], args: argparse.Namespace) -> None:
           f"server: {'in-process' if args.in_process else 'laconic serve subprocess'}; "
           f"{args.requests} requests, {args.concurrency} concurrent clients, k=10, threads={args.threads}")
     print()
-    print(f"| scenario | ok | errors | req/s | x vs {base['scenario']} | p50 ms | p99 ms | encode p50 ms | search p50 ms | search p99 ms | texts/batch |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print(f"| scenario | ok | errors | req/s | x vs {base['scenario']} | p50 ms | p99 ms | encode p50 ms | search p50 ms | search p99 ms | texts/batch | cache hit rate |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         ratio = r["throughput_rps"] / base["throughput_rps"] if base["throughput_rps"] else float("nan")
         print(f"| {r['scenario']} | {r['ok']} | {r['errors']} | {r['throughput_rps']:.1f} | {ratio:.2f} | "
               f"{r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['encode_p50_ms']:.2f} | {r['search_p50_ms']:.2f} | "
-              f"{r['search_p99_ms']:.2f} | {r['texts_per_batch']:.1f} |")
+              f"{r['search_p99_ms']:.2f} | {r['texts_per_batch']:.1f} | {r['cache_hit_rate']:.2f} |")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -277,6 +315,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--backends", default=None,
                    help="comma list of backend[:int8] (e.g. torch,onnx,onnx:int8,openvino): one text scenario each, "
                         "instead of the batching comparison")
+    p.add_argument("--zipf", type=float, default=0.0,
+                   help="draw the timed queries from a Zipf(s) law over the query pool (repeats, as in a search log); 0: all distinct")
+    p.add_argument("--cache-compare", action="store_true",
+                   help="run each text scenario with the query cache off and on (otherwise it is off)")
     return p.parse_args(argv)
 
 

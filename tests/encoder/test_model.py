@@ -54,6 +54,21 @@ def test_order_and_batching_do_not_matter(llama_encoder, texts):
     np.testing.assert_allclose(together, alone, atol=1e-5)
 
 
+def test_token_budget_batches_give_the_same_vectors(llama_encoder, texts):
+    from laconic.encoder.model import _batch_spans
+
+    budget = llama_encoder.encode_documents(texts, max_tokens=40).to_dense()
+    alone = np.vstack([llama_encoder.encode_document(t).to_dense() for t in texts])
+    np.testing.assert_allclose(budget, alone, atol=1e-5)
+    lengths = [30, 30, 12, 10, 9, 3, 3, 2]  # longest first, as encode sorts them
+    spans = _batch_spans(lengths, 32, 40)
+    assert spans[0] == (0, 1) and spans[-1][1] == len(lengths)  # a 30-token text alone; all covered
+    assert all((hi - lo) * lengths[lo] <= 40 or hi - lo == 1 for lo, hi in spans)
+    assert [hi - lo for lo, hi in spans] == [1, 1, 3, 3]
+    with pytest.raises(ValueError, match="max_tokens"):
+        llama_encoder.encode_documents(texts, max_tokens=0)
+
+
 def test_padding_never_contributes(llama_encoder):
     """The same text alone, or padded next to a long one, or with other pad embeddings: same vector."""
     short, long = "vitamin d", "the quick brown fox jumps over the lazy dog " * 3

@@ -170,7 +170,8 @@ def test_stats_count_queries_and_split_latency(client):
     assert stats["latency"]["search"]["count"] == 3 and stats["latency"]["encode"]["count"] == 3
     assert stats["latency"]["total"]["p99_ms"] >= stats["latency"]["total"]["p50_ms"] > 0
     assert stats["requests"]["POST /search"] == 4 and stats["statuses"]["422"] == 1
-    assert stats["batchers"]["query"]["texts"] == 6
+    assert stats["batchers"]["query"]["texts"] == 2  # "fox" and "dog" once: the repeats came from the cache
+    assert (stats["query_cache"]["hits"], stats["query_cache"]["misses"]) == (4, 2)
 
 
 def test_openapi_schema_documents_limits(client):
@@ -187,3 +188,14 @@ def test_two_apps_do_not_share_state(encoder):
         ca.post("/search", json={"query": "fox"})
         assert cb.get("/stats").json()["queries"] == 0
         assert cb.post("/search", json={"query": "fox"}).json()["results"][0][0]["id"].endswith("-b")
+
+
+def test_repeated_query_is_served_from_the_cache(encoder):
+    app = create_app(corpus_index(encoder), encoder, ServeConfig(batch_window_ms=1, query_cache=100))
+    with TestClient(app) as c:
+        first = c.post("/search", json={"query": "vitamin bone", "k": 3}).json()
+        before = c.get("/stats").json()["query_cache"]
+        second = c.post("/search", json={"query": "vitamin bone", "k": 3}).json()
+        after = c.get("/stats").json()["query_cache"]
+    assert second["results"] == first["results"]
+    assert (after["hits"] - before["hits"], after["misses"] - before["misses"]) == (1, 0)

@@ -57,6 +57,8 @@ def encode_command(
     kind: str = typer.Option("documents", "--kind", "-k", help="documents | queries."),
     format: str = typer.Option("auto", "--format", help="auto | beir | text (auto: beir for .jsonl/.json)."),
     batch_size: int = typer.Option(32, "--batch-size", min=1, help="Texts per forward pass."),
+    max_tokens: int | None = typer.Option(
+        None, "--max-tokens", min=1, help="Pack batches by this many padded tokens instead of --batch-size texts."),
     max_length: int | None = typer.Option(None, "--max-length", min=1, help="Token budget per text (default 256)."),
     max_terms: int | None = typer.Option(None, "--max-terms", min=0, help="Top-k terms per vector (0 = all; default: the model's, 512)."),
     device: str | None = typer.Option(None, "--device", help="cpu, cuda, cuda:1 ... (default: cuda if available)."),
@@ -73,6 +75,8 @@ def encode_command(
         kwargs["max_terms"] = max_terms
     if print_profile:
         encoder = load_encoder(model, tokenizer=tokenizer, profile=profile, device=device, dtype=dtype, **kwargs)
+        if encoder.profile is None:
+            raise InputError(f"{model} is a BM25 encoder: it has no encoding profile")
         typer.echo(json.dumps(encoder.profile.to_dict(), indent=2))
         return
     if input is None or output is None:
@@ -92,7 +96,8 @@ def encode_command(
     encoder = load_encoder(model, tokenizer=tokenizer, profile=profile, device=device, dtype=dtype, **kwargs)
     side = "query" if kind == "queries" else "document"
     vectors = encoder.encode(
-        texts, side, batch_size=batch_size, show_progress=progress, ids=ids, max_length=max_length, threads=threads
+        texts, side, batch_size=batch_size, show_progress=progress, ids=ids, max_length=max_length, threads=threads,
+        max_tokens=max_tokens,
     )
     vectors.save(target)
     took = time.perf_counter() - started

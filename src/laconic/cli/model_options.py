@@ -38,7 +38,19 @@ def parse_profile(value: str | None) -> Any:
 
 
 def load_encoder(model: str, *, tokenizer: str | None = None, profile: str | None = None, **kwargs: Any) -> Any:
-    """``SparseEncoder.from_pretrained`` with the shared CLI options applied."""
+    """``SparseEncoder.from_pretrained`` with the shared CLI options applied.
+
+    A folder written by ``laconic bm25`` loads as a :class:`BM25Encoder` instead, so the
+    BM25 floor runs through every command that takes ``--model``.
+    """
+    from laconic.encoder.lexical import BM25Encoder
+
+    if BM25Encoder.is_saved(model):
+        if kwargs.get("backend", "torch") != "torch" or kwargs.get("int8") or tokenizer or profile:
+            from laconic.errors import ConfigError
+
+            raise ConfigError(f"{model} is a BM25 encoder: --backend, --int8, --tokenizer and --profile do not apply")
+        return BM25Encoder.load(model)
     from laconic.encoder import SparseEncoder
 
     return SparseEncoder.from_pretrained(model, tokenizer=tokenizer, profile=parse_profile(profile), **kwargs)

@@ -30,6 +30,7 @@ def serve(
     search_concurrency: int = typer.Option(4, help="Search calls running at once."),
     batch_window_ms: float = typer.Option(2.0, help="How long an encode request waits to batch with others."),
     max_batch: int = typer.Option(32, help="Texts per encoder forward pass."),
+    query_cache: int = typer.Option(10_000, help="Query vectors kept in an LRU cache (0: off): a repeated query skips the encoder."),
     admin_token: Optional[str] = typer.Option(
         None, envvar="LACONIC_ADMIN_TOKEN", help="Require this bearer token for POST /admin/reload."
     ),
@@ -55,6 +56,7 @@ def serve(
         search_concurrency=search_concurrency,
         batch_window_ms=batch_window_ms,
         max_batch=max_batch,
+        query_cache=query_cache,
         admin_token=admin_token,
         device=device,
     )

@@ -267,12 +267,17 @@ class SparseEncoder(nn.Module):
         ids: Sequence[str] | None = None,
         max_length: int | None = None,
         threads: int | None = None,
+        max_tokens: int | None = None,
     ) -> SparseVectors:
         """Encode queries or documents into ``SparseVectors`` (input order kept; top-k applied).
 
         Each item is formatted by the profile first (prefix; a document's title and
         text joined). Items are sorted by token length and batched so each batch pads
         little; the output rows are put back in input order.
+
+        ``max_tokens`` packs batches by a token budget instead of ``batch_size``: each
+        batch holds as many texts as fit in ``max_tokens`` padded tokens, so short texts
+        share a forward pass in large numbers and long ones in small (bounded memory).
         """
         from tqdm.auto import tqdm
 
@@ -280,9 +285,12 @@ class SparseEncoder(nn.Module):
             raise ValueError(f"got {len(ids)} ids for {len(texts)} texts")
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        if max_tokens is not None and max_tokens < 1:
+            raise ValueError(f"max_tokens must be >= 1, got {max_tokens}")
         rows = self.profile.token_ids(self.tokenizer, texts, kind, max_length)
         order = np.argsort([-len(r) for r in rows], kind="stable")
-        n_batches = -(-len(rows) // batch_size)
+        spans = _batch_spans([len(rows[i]) for i in order], batch_size, max_tokens)
+        n_batches = len(spans)
         if show_progress is None:
             show_progress = n_batches > _AUTO_PROGRESS_BATCHES and sys.stderr.isatty()
         parts = []
@@ -291,8 +299,8 @@ class SparseEncoder(nn.Module):
         bar = tqdm(total=len(rows), desc=f"encode {kind}s", unit=kind[0], disable=not show_progress)
         try:
             with _num_threads(threads), torch.inference_mode():
-                for lo in range(0, len(rows), batch_size):
-                    batch = [rows[i] for i in order[lo : lo + batch_size]]
+                for lo, hi in spans:
+                    batch = [rows[i] for i in order[lo:hi]]
                     enc = pad_batch(batch, self.tokenizer.pad_token_id, self.device)
                     dense = self._term_weights(enc, threads)  # (B, V)
                     parts.append(_to_sparse(dense, self.config.top_k))
@@ -374,3 +382,20 @@ def _num_threads(n: int | None) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(before)
+
+
+def _batch_spans(lengths: Sequence[int], batch_size: int, max_tokens: int | None) -> list[tuple[int, int]]:
+    """``[lo, hi)`` batches over texts sorted longest first: ``batch_size`` each, or packed to ``max_tokens``.
+
+    In longest-first order a batch's first text sets its padded width, so a batch
+    of ``n`` texts costs ``n x lengths[lo]`` tokens.
+    """
+    if max_tokens is None:
+        return [(lo, min(lo + batch_size, len(lengths))) for lo in range(0, len(lengths), batch_size)]
+    spans, lo = [], 0
+    while lo < len(lengths):
+        width = max(1, lengths[lo])
+        hi = min(len(lengths), lo + max(1, max_tokens // width))
+        spans.append((lo, hi))
+        lo = hi
+    return spans

@@ -28,6 +28,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from laconic.errors import ConfigError, LaconicError, UnknownDocumentError
 from laconic.serving import schemas as S
 from laconic.serving.batcher import MicroBatcher
+from laconic.serving.cache import QueryCache
 from laconic.serving.config import ServeConfig
 from laconic.serving.metrics import ServiceMetrics
 from laconic.serving.middleware import GuardMiddleware
@@ -90,10 +91,13 @@ class Service:
                 self.batchers[kind] = MicroBatcher(
                     fn, window_ms=config.batch_window_ms, max_batch=config.max_batch, executor=self.encode_pool
                 )
+        self.query_cache = QueryCache(config.query_cache, encoder.vocab_size) if encoder is not None else None
 
     async def encode(self, texts: list[str], kind: str) -> SparseVectors:
         if self.encoder is None:
             raise HTTPException(400, "this server has no encoder: send pre-encoded 'vectors' instead of texts")
+        if kind == "query" and self.query_cache is not None and self.query_cache.capacity > 0:
+            return await self.query_cache.encode(texts, self.batchers[kind].submit)
         return await self.batchers[kind].submit(texts)
 
     async def run_search(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
@@ -339,6 +343,7 @@ def create_app(
                 },
                 "in_flight": registry.in_flight(),
                 "batchers": batchers,
+                "query_cache": service.query_cache.stats() if service.query_cache is not None else None,
                 "config": config.public(),
                 **service.metrics.snapshot(),
             }

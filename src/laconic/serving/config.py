@@ -29,6 +29,7 @@ class ServeConfig:
         search_concurrency: search calls that may run at once (each in its own thread).
         batch_window_ms: how long an encode request waits to share a forward pass with others.
         max_batch: texts per encoder forward pass.
+        query_cache: query vectors kept in an LRU cache (0: off); a repeated query skips the encoder.
         admin_token: if set, ``POST /admin/reload`` needs ``Authorization: Bearer <token>``.
         device: torch device of the encoder (None: the encoder's default).
 
@@ -51,6 +52,7 @@ class ServeConfig:
     search_concurrency: int = 4
     batch_window_ms: float = 2.0
     max_batch: int = 32
+    query_cache: int = 10_000
     admin_token: str | None = None
     device: str | None = None
 
@@ -63,6 +65,7 @@ class ServeConfig:
             "search_concurrency": self.search_concurrency >= 1,
             "batch_window_ms": 0 <= self.batch_window_ms <= 1000,
             "max_batch": self.max_batch >= 1,
+            "query_cache": self.query_cache >= 0,
         }
         bad = [name for name, ok in checks.items() if not ok]
         if bad:
