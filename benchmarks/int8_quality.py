@@ -8,6 +8,7 @@ each query's ranking with fp32's. Models are prepared as in
 
 Usage:
     nice -n 5 python benchmarks/int8_quality.py                        # both models, both datasets
+    python benchmarks/int8_quality.py --smoothquant                     # plus the SmoothQuant int8 graph
     python benchmarks/int8_quality.py --models splade-tiny --datasets scifact
 """
 
@@ -41,6 +42,26 @@ def ranked(encoder: SparseEncoder, ds) -> tuple[dict, float]:
     return run, time.perf_counter() - t
 
 
+def smoothed_folder(folder: Path, alpha: float) -> Path:
+    """``folder``'s model with an int8 ONNX graph quantised after SmoothQuant, once.
+
+    Calibration: the last 150 documents of each corpus (documents only: no query, no judgement).
+    """
+    from laconic.encoder import backends
+
+    target = folder.parent / f"{folder.name}-smoothquant-{alpha}"
+    if (target / backends.graph_file("onnx", True)).is_file():
+        return target
+    texts = []
+    for dataset in ("scifact", "nfcorpus"):
+        ds = load_beir(BEIR / dataset, "test")
+        texts += [{"title": t, "text": x} for t, x in zip(ds.titles[-150:], ds.texts[-150:])]
+    encoder = SparseEncoder.from_pretrained(folder, device="cpu", dtype="float32")
+    encoder.save_pretrained(target)
+    backends.export(encoder, target, "onnx", int8=True, calibration=texts, alpha=alpha)
+    return target
+
+
 def top10(run: dict, q: str) -> set[str]:
     return set(sorted(run.get(q, {}), key=lambda d: -run[q][d])[:10])
 
@@ -50,6 +71,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--models", default="shipped,splade-tiny")
     ap.add_argument("--datasets", default="scifact,nfcorpus")
     ap.add_argument("--workdir", default="bench_data/encode-backends")
+    ap.add_argument("--smoothquant", action="store_true",
+                    help="also the int8 graph exported with SmoothQuant (calibration: 300 corpus documents, no queries)")
+    ap.add_argument("--alpha", type=float, default=0.75, help="SmoothQuant strength")
     args = ap.parse_args(argv)
     sources = {"shipped": (str(ROOT / "models" / "laconic-minilm"), None),
                "splade-tiny": (str(ROOT.parent / "shared" / "models" / "splade-tiny"), None)}
@@ -59,8 +83,10 @@ def main(argv: list[str] | None = None) -> None:
         for dataset in args.datasets.split(","):
             ds = load_beir(BEIR / dataset, "test")
             runs = {}
-            for backend, int8 in VARIANTS:
-                enc = SparseEncoder.from_pretrained(folder, backend=backend, int8=int8, device="cpu")
+            variants = list(VARIANTS) + ([("onnx+smoothquant", True)] if args.smoothquant else [])
+            for backend, int8 in variants:
+                where = smoothed_folder(folder, args.alpha) if backend == "onnx+smoothquant" else folder
+                enc = SparseEncoder.from_pretrained(where, backend=backend.split("+")[0], int8=int8, device="cpu")
                 runs[(backend, int8)], seconds = ranked(enc, ds)
                 print(f"[{time.strftime('%H:%M:%S')}] {name} {dataset} {backend} {'int8' if int8 else 'fp32'}: {seconds:.0f} s",
                       file=sys.stderr, flush=True)

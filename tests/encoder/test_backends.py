@@ -117,3 +117,42 @@ def test_cli_encode_with_backend(exported, tmp_path):
         assert result.exit_code == 0, result.output
         outs[backend] = SparseVectors.load(out).to_dense()
     assert np.abs(outs["torch"] - outs["onnx"]).max() <= 1e-3
+
+
+def test_smoothing_leaves_fp32_vectors_unchanged(tiny_llama_dir):
+    """SmoothQuant only moves scale between activations and weights: the float model is the same."""
+    from laconic.encoder.smoothing import SmoothedLinear, smooth_for_int8
+
+    plain = SparseEncoder.from_pretrained(tiny_llama_dir, device="cpu", max_terms=0)
+    smoothed = smooth_for_int8(plain, TEXTS, alpha=0.75)
+    wrapped = [m for m in smoothed.model.modules() if isinstance(m, SmoothedLinear)]
+    assert len(wrapped) == 2 * 7  # q, k, v, o, gate, up, down in both layers
+    assert any(not np.allclose(m.inverse.numpy(), 1.0) for m in wrapped)  # real scales, not identity
+    np.testing.assert_allclose(smoothed.encode_documents(TEXTS).to_dense(), plain.encode_documents(TEXTS).to_dense(),
+                               rtol=1e-4, atol=1e-5)
+    assert not any(isinstance(m, SmoothedLinear) for m in plain.model.modules())  # the original is untouched
+    with pytest.raises(ValueError, match="alpha"):
+        smooth_for_int8(plain, TEXTS, alpha=1.5)
+
+
+def test_export_int8_with_calibration(tiny_llama_dir, tmp_path):
+    from typer.testing import CliRunner
+
+    from laconic.cli.main import app
+
+    texts = tmp_path / "calib.txt"
+    texts.write_text("\n".join(TEXTS * 4) + "\n")
+    out = tmp_path / "m"
+    runner = CliRunner()
+    result = runner.invoke(app, ["export", "--model", str(tiny_llama_dir), "--backend", "onnx", "--int8",
+                                 "--calibration", str(texts), "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    fp32 = SparseEncoder.from_pretrained(tiny_llama_dir, device="cpu", max_terms=0).encode_documents(TEXTS).to_dense()
+    graph32 = SparseEncoder.from_pretrained(out, backend="onnx", max_terms=0).encode_documents(TEXTS).to_dense()
+    int8 = SparseEncoder.from_pretrained(out, backend="onnx", int8=True, max_terms=0).encode_documents(TEXTS).to_dense()
+    np.testing.assert_allclose(graph32, fp32, atol=1e-4)  # the fp32 graph is the unsmoothed model
+    cos = (fp32 * int8).sum(1) / (np.linalg.norm(fp32, axis=1) * np.linalg.norm(int8, axis=1))
+    assert cos.min() > 0.99 and not np.array_equal(int8, fp32), cos
+    result = runner.invoke(app, ["export", "--model", str(tiny_llama_dir), "--backend", "onnx",
+                                 "--calibration", str(texts), "--output", str(tmp_path / "n")])
+    assert result.exit_code != 0 and "--int8" in str(result.exception)

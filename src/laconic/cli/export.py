@@ -22,6 +22,10 @@ def export_command(
     backend: str = typer.Option(..., "--backend", help="onnx | openvino."),
     output: Path = typer.Option(..., "--output", "-o", help="Model folder to write (torch weights, tokenizer, graph)."),
     int8: bool = typer.Option(False, "--int8", help="Also write the int8 graph (model_qint8)."),
+    calibration: Path | None = typer.Option(
+        None, "--calibration",
+        help="With --int8: corpus.jsonl or text file of typical texts (a few hundred); SmoothQuant before int8."),
+    alpha: float = typer.Option(0.75, "--smooth-alpha", min=0.0, max=1.0, help="SmoothQuant strength (with --calibration)."),
     tokenizer: str | None = TOKENIZER,
     profile: str | None = PROFILE,
 ) -> None:
@@ -34,13 +38,21 @@ def export_command(
         from laconic.errors import InputError
 
         raise InputError("--backend must be onnx or openvino (torch needs no export)", field="backend")
+    texts = None
+    if calibration is not None:
+        from laconic.encoder import read_items
+        from laconic.errors import InputError
+
+        if not int8:
+            raise InputError("--calibration only applies with --int8", field="calibration")
+        texts = read_items(calibration, "documents").records[:500]
     started = time.perf_counter()
     encoder = load_encoder(model, tokenizer=tokenizer, profile=profile, device="cpu", dtype="float32")
     encoder.save_pretrained(output)
     sub = backends.graph_file(backend, False).split("/")[0]
     staging = Path(tempfile.mkdtemp(prefix="laconic-export-"))
     try:
-        backends.export(encoder, staging, backend, int8=int8)
+        backends.export(encoder, staging, backend, int8=int8, calibration=texts, alpha=alpha)
         with atomic_directory(output / sub) as tmp:
             for f in (staging / sub).iterdir():
                 shutil.move(str(f), tmp / f.name)

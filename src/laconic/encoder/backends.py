@@ -82,13 +82,30 @@ class _TermWeightGraph(nn.Module):
         return self.encoder(input_ids, attention_mask, top_k=None)
 
 
-def export_onnx(encoder: Any, directory: str | Path, *, int8: bool = False) -> Path:
+def export_onnx(encoder: Any, directory: str | Path, *, int8: bool = False, calibration: Any = None,
+                alpha: float = 0.75) -> Path:
     """Write ``onnx/model.onnx`` (and ``onnx/model_qint8.onnx`` with ``int8``) into ``directory``.
 
-    The trace runs in float32 on the CPU with dynamic batch and length axes.
+    The trace runs in float32 on the CPU with dynamic batch and length axes. With
+    ``calibration`` texts the int8 graph is quantised from a SmoothQuant-ed copy
+    (:mod:`laconic.encoder.smoothing`, strength ``alpha``); the fp32 graph is the model as it is.
     """
     directory = Path(directory)
     target = directory / graph_file("onnx", False)
+    _trace(encoder, target)
+    if int8 and calibration:
+        from laconic.encoder.smoothing import smooth_for_int8
+
+        with tempfile.TemporaryDirectory(prefix="laconic-smooth-") as tmp:
+            smoothed = Path(tmp) / "model.onnx"
+            _trace(smooth_for_int8(encoder, calibration, alpha), smoothed)
+            quantize_onnx(smoothed, directory / graph_file("onnx", True))
+    elif int8:
+        quantize_onnx(target, directory / graph_file("onnx", True))
+    return target
+
+
+def _trace(encoder: Any, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     graph = _TermWeightGraph(encoder).eval()
     example = encoder.tokenize(["a short example query", "laconic"], "query")  # 2 x L, padded
@@ -101,9 +118,6 @@ def export_onnx(encoder: Any, directory: str | Path, *, int8: bool = False) -> P
             input_names=["input_ids", "attention_mask"], output_names=["weights"], dynamic_axes=axes,
             opset_version=ONNX_OPSET, dynamo=False,
         )
-    if int8:
-        quantize_onnx(target, directory / graph_file("onnx", True))
-    return target
 
 
 def quantize_onnx(source: Path, target: Path) -> Path:
@@ -120,7 +134,8 @@ def quantize_onnx(source: Path, target: Path) -> Path:
     return target
 
 
-def export_openvino(encoder: Any, directory: str | Path, *, int8: bool = False) -> Path:
+def export_openvino(encoder: Any, directory: str | Path, *, int8: bool = False, calibration: Any = None,
+                    alpha: float = 0.75) -> Path:
     """Write ``openvino/model.xml`` (and ``model_qint8.xml`` with ``int8``), converted from our ONNX graph."""
     import openvino as ov
 
@@ -128,7 +143,7 @@ def export_openvino(encoder: Any, directory: str | Path, *, int8: bool = False) 
     target = directory / graph_file("openvino", False)
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
-        onnx_path = export_onnx(encoder, tmp, int8=int8)
+        onnx_path = export_onnx(encoder, tmp, int8=int8, calibration=calibration, alpha=alpha)
         ov.save_model(ov.convert_model(str(onnx_path)), str(target), compress_to_fp16=False)
         if int8:
             int8_graph = ov.convert_model(str(Path(tmp) / graph_file("onnx", True)))
@@ -136,13 +151,17 @@ def export_openvino(encoder: Any, directory: str | Path, *, int8: bool = False) 
     return target
 
 
-def export(encoder: Any, directory: str | Path, backend: str, *, int8: bool = False) -> Path:
-    """Export ``encoder`` (torch) for ``backend`` into a model folder; returns the graph's path."""
+def export(encoder: Any, directory: str | Path, backend: str, *, int8: bool = False, calibration: Any = None,
+           alpha: float = 0.75) -> Path:
+    """Export ``encoder`` (torch) for ``backend`` into a model folder; returns the graph's path.
+
+    ``calibration``: texts for SmoothQuant before int8 (see :func:`export_onnx`).
+    """
     check_backend(backend)
     if backend == "onnx":
-        return export_onnx(encoder, directory, int8=int8)
+        return export_onnx(encoder, directory, int8=int8, calibration=calibration, alpha=alpha)
     if backend == "openvino":
-        return export_openvino(encoder, directory, int8=int8)
+        return export_openvino(encoder, directory, int8=int8, calibration=calibration, alpha=alpha)
     raise ConfigError("the torch backend needs no export: save_pretrained writes its weights")
 
 
