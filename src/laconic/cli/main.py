@@ -15,7 +15,7 @@ import typer
 from laconic.errors import LaconicError
 
 # Subcommand modules, in the order ``laconic --help`` lists them.
-_COMMANDS = ("encode", "index", "search", "train", "merge", "mine", "eval", "serve", "export", "bm25", "demo")
+_COMMANDS = ("encode", "index", "search", "train", "merge", "mine", "eval", "serve", "export", "bm25", "convert", "demo")
 
 app = typer.Typer(
     name="laconic",
