@@ -53,7 +53,7 @@ def test_bad_lines_name_file_line_and_term(tmp_path):
     with pytest.raises(InputError, match="finite number"):
         read_jsonl(path, vocab_size=10)
     path.write_text('{"id": "a"\n')
-    with pytest.raises(InputError, match="not JSON"):
+    with pytest.raises(InputError, match="invalid JSON"):
         read_jsonl(path, vocab_size=10)
 
 

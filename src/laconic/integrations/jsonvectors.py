@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from laconic.errors import InputError
+from laconic.jsonl import iter_jsonl
 from laconic.sparse import SparseVectors
 from laconic.storage import atomic_file
 
@@ -56,36 +57,25 @@ def read_jsonl(path: str | Path, *, vocab_size: int, terms: Sequence[str] | None
     path = Path(path)
     lookup = {t: i for i, t in enumerate(terms)} if terms is not None else None
     ids, indptr, indices, values = [], [0], [], []
-    try:
-        handle = open(path, encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"cannot read ({exc.strerror})", path=path) from None
-    with handle:
-        for line_no, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputError(f"not JSON ({exc.msg})", path=path, line=line_no) from None
-            if not isinstance(row, dict) or not isinstance(row.get("vector"), dict) or "id" not in row:
-                raise InputError("expected an object with 'id' and a 'vector' mapping", path=path, line=line_no,
+    for line_no, row in iter_jsonl(path):
+        if not isinstance(row.get("vector"), dict) or "id" not in row:
+            raise InputError("expected an object with 'id' and a 'vector' mapping", path=path, line=line_no,
+                             field="vector")
+        pairs = []
+        for term, weight in row["vector"].items():
+            term_id = lookup.get(term) if lookup is not None else (int(term) if str(term).isdigit() else None)
+            if term_id is None or not 0 <= term_id < vocab_size:
+                raise InputError(f"unknown term {term!r}", path=path, line=line_no, field="vector")
+            if not isinstance(weight, (int, float)) or isinstance(weight, bool) or not np.isfinite(weight) \
+                    or weight < 0:
+                raise InputError(f"weight of {term!r} must be a finite number >= 0", path=path, line=line_no,
                                  field="vector")
-            pairs = []
-            for term, weight in row["vector"].items():
-                term_id = lookup.get(term) if lookup is not None else (int(term) if str(term).isdigit() else None)
-                if term_id is None or not 0 <= term_id < vocab_size:
-                    raise InputError(f"unknown term {term!r}", path=path, line=line_no, field="vector")
-                if not isinstance(weight, (int, float)) or isinstance(weight, bool) or not np.isfinite(weight) \
-                        or weight < 0:
-                    raise InputError(f"weight of {term!r} must be a finite number >= 0", path=path, line=line_no,
-                                     field="vector")
-                pairs.append((term_id, float(weight) / scale if scale else float(weight)))
-            pairs.sort()
-            ids.append(str(row["id"]))
-            indices += [t for t, _ in pairs]
-            values += [w for _, w in pairs]
-            indptr.append(len(indices))
+            pairs.append((term_id, float(weight) / scale if scale else float(weight)))
+        pairs.sort()
+        ids.append(str(row["id"]))
+        indices += [t for t, _ in pairs]
+        values += [w for _, w in pairs]
+        indptr.append(len(indices))
     try:
         return SparseVectors(indptr, indices, values, vocab_size, ids=ids)
     except ValueError as exc:  # e.g. a term twice in one vector after mapping
