@@ -180,6 +180,15 @@ class SparseVectors:
         lo, hi = self.indptr[i], self.indptr[i + 1]
         return self.indices[lo:hi], self.values[lo:hi]
 
+    def ranked(self, top_k: int | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Per vector, ``(term ids, weights)`` by decreasing weight (ties: lower id first), at most ``top_k``."""
+        out = []
+        for i in range(len(self)):
+            idx, vals = self.row(i)
+            order = np.lexsort((idx, -vals))[: top_k or None]
+            out.append((idx[order], vals[order]))
+        return out
+
     def __getitem__(self, key: int | slice | Sequence[int] | np.ndarray) -> SparseVectors:
         """A batch of the selected vectors (an int gives a batch of one)."""
         n = len(self)

@@ -28,7 +28,7 @@ class CountingEncoder:
 
 
 def test_cache_returns_the_encoder_vectors_and_skips_repeats():
-    encoder, cache = CountingEncoder(), QueryCache(capacity=3, vocab_size=50)
+    encoder, cache = CountingEncoder(), QueryCache(capacity=3)
     texts = ["a", "bb", "a", "", "ccc"]
 
     got = asyncio.run(cache.encode(texts, encoder))
@@ -49,7 +49,7 @@ def test_cache_returns_the_encoder_vectors_and_skips_repeats():
 
 
 def test_capacity_zero_never_stores():
-    encoder, cache = CountingEncoder(), QueryCache(capacity=0, vocab_size=50)
+    encoder, cache = CountingEncoder(), QueryCache(capacity=0)
     asyncio.run(cache.encode(["x"], encoder))
     asyncio.run(cache.encode(["x"], encoder))
     assert len(encoder.calls) == 2 and cache.stats()["entries"] == 0

@@ -103,7 +103,7 @@ class BM25Encoder:
             norm = k1 * (1.0 - b + b * len(doc) / self.avgdl) if self.avgdl > 0 else k1
             rows.append({self.tokenizer.ids[t]: float(self.idf[self.tokenizer.ids[t]] * tf / (tf + norm))
                          for t, tf in counts.items()})
-        return _to_vectors(rows, self.vocab_size, ids)
+        return SparseVectors.from_dicts(rows, self.vocab_size, ids)
 
     def encode_queries(self, texts: Sequence[str], batch_size: int = 0, show_progress: bool | None = None,
                        ids: Sequence[str] | None = None, **_: Any) -> SparseVectors:
@@ -112,7 +112,7 @@ class BM25Encoder:
         for query in _tokenize(list(texts), self.settings, bool(show_progress)):
             counts = Counter(t for t in query if t in self.tokenizer.ids)
             rows.append({self.tokenizer.ids[t]: float(c) for t, c in counts.items()})
-        return _to_vectors(rows, self.vocab_size, ids)
+        return SparseVectors.from_dicts(rows, self.vocab_size, ids)
 
     def encode(self, texts: Sequence[str | Mapping[str, Any]], kind: str = "query", **kwargs: Any) -> SparseVectors:
         """``encode_queries`` or ``encode_documents`` by ``kind``, as ``SparseEncoder.encode``."""
@@ -123,11 +123,8 @@ class BM25Encoder:
 
     def decode(self, vector: SparseVectors, top_k: int | None = None) -> Any:
         """``[(term, weight), ...]`` by decreasing weight, as ``SparseEncoder.decode``."""
-        out = []
-        for i in range(len(vector)):
-            idx, vals = vector.row(i)
-            order = np.lexsort((idx, -vals))[: top_k or None]
-            out.append(list(zip(self.tokenizer.convert_ids_to_tokens(idx[order].tolist()), vals[order].tolist())))
+        out = [list(zip(self.tokenizer.convert_ids_to_tokens(idx.tolist()), vals.tolist()))
+               for idx, vals in vector.ranked(top_k)]
         return out[0] if len(out) == 1 else out
 
     def eval(self) -> BM25Encoder:  # the service calls encoder.eval() on whatever it loads
@@ -164,9 +161,10 @@ class BM25Encoder:
 
 
 def _doc_text(doc: str | Mapping[str, Any]) -> str:
+    from laconic.evaluation.datasets import document_text
+
     if isinstance(doc, Mapping):
-        title, text = str(doc.get("title") or ""), str(doc.get("text") or "")
-        return f"{title} {text}".strip()
+        return document_text(str(doc.get("title") or ""), str(doc.get("text") or ""))
     return str(doc)
 
 
@@ -178,17 +176,15 @@ def _stemmer(language: str) -> Any:
     return Stemmer.Stemmer(language)
 
 
-def _tokenize(texts: list[str], settings: BM25Settings, show_progress: bool) -> list[list[str]]:
+def bm25_tokenize(texts: list[str], stopwords: str = "en", stemmer: str | None = "english",
+                  show_progress: bool = False) -> list[list[str]]:
+    """``bm25s`` tokens (stopwords dropped, stemmed): the one tokenisation of every BM25 here."""
     import bm25s
 
-    stemmer = _stemmer(settings.stemmer) if settings.stemmer else None
-    return bm25s.tokenize(texts, stopwords=settings.stopwords, stemmer=stemmer, return_ids=False,
-                          show_progress=show_progress)
+    return bm25s.tokenize(texts, stopwords=stopwords, stemmer=_stemmer(stemmer) if stemmer else None,
+                          return_ids=False, show_progress=show_progress)
 
 
-def _to_vectors(rows: list[dict[int, float]], vocab_size: int, ids: Sequence[str] | None) -> SparseVectors:
-    indptr = np.zeros(len(rows) + 1, dtype=np.int64)
-    indptr[1:] = np.cumsum([len(r) for r in rows])
-    indices = np.fromiter((t for r in rows for t in sorted(r)), dtype=np.int32, count=int(indptr[-1]))
-    values = np.fromiter((r[t] for r in rows for t in sorted(r)), dtype=np.float32, count=int(indptr[-1]))
-    return SparseVectors(indptr, indices, values, vocab_size, ids=ids)
+def _tokenize(texts: list[str], settings: BM25Settings, show_progress: bool) -> list[list[str]]:
+    return bm25_tokenize(texts, settings.stopwords, settings.stemmer, show_progress)
+

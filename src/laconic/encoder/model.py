@@ -342,12 +342,8 @@ class SparseEncoder(nn.Module):
         if not isinstance(vector, SparseVectors):
             arr = vector.detach().float().cpu().numpy() if hasattr(vector, "detach") else np.asarray(vector)
             vector = SparseVectors.from_dense(np.atleast_2d(arr))
-        out = []
-        for i in range(len(vector)):
-            idx, vals = vector.row(i)
-            order = np.lexsort((idx, -vals))[: top_k or None]
-            tokens = self.tokenizer.convert_ids_to_tokens(idx[order].tolist())
-            out.append(list(zip(tokens, vals[order].tolist())))
+        out = [list(zip(self.tokenizer.convert_ids_to_tokens(idx.tolist()), vals.tolist()))
+               for idx, vals in vector.ranked(top_k)]
         return out[0] if len(out) == 1 else out
 
 

@@ -44,16 +44,9 @@ class BM25System(RetrievalSystem):
         self._doc_ids: np.ndarray | None = None
 
     def _tokenize(self, texts: list[str], show_progress: bool | None) -> list[list[str]]:
-        import bm25s
+        from laconic.encoder.lexical import bm25_tokenize
 
-        stemmer = None
-        if self.stemmer_name:
-            import Stemmer
-
-            stemmer = Stemmer.Stemmer(self.stemmer_name)
-        return bm25s.tokenize(
-            texts, stopwords=self.stopwords, stemmer=stemmer, return_ids=False, show_progress=bool(show_progress)
-        )
+        return bm25_tokenize(texts, self.stopwords, self.stemmer_name, bool(show_progress))
 
     def encode_corpus(self, dataset: BeirDataset, show_progress: bool | None = None) -> list[list[str]]:
         return self._tokenize([document_text(t, x) for t, x in zip(dataset.titles, dataset.texts)], show_progress)

@@ -91,12 +91,12 @@ class Service:
                 self.batchers[kind] = MicroBatcher(
                     fn, window_ms=config.batch_window_ms, max_batch=config.max_batch, executor=self.encode_pool
                 )
-        self.query_cache = QueryCache(config.query_cache, encoder.vocab_size) if encoder is not None else None
+        self.query_cache = QueryCache(config.query_cache) if encoder is not None and config.query_cache > 0 else None
 
     async def encode(self, texts: list[str], kind: str) -> SparseVectors:
         if self.encoder is None:
             raise HTTPException(400, "this server has no encoder: send pre-encoded 'vectors' instead of texts")
-        if kind == "query" and self.query_cache is not None and self.query_cache.capacity > 0:
+        if kind == "query" and self.query_cache is not None:
             return await self.query_cache.encode(texts, self.batchers[kind].submit)
         return await self.batchers[kind].submit(texts)
 

@@ -29,8 +29,7 @@ def full_trainable_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
     """Every trainable parameter, whole, on CPU, named as in the unwrapped encoder (collective)."""
     from torch.distributed.checkpoint.state_dict import get_model_state_dict
 
-    state = get_model_state_dict(model, options=_options(ignore_frozen_params=True))
-    return {name: value.detach().clone() for name, value in state.items()}
+    return get_model_state_dict(model, options=_options(ignore_frozen_params=True))
 
 
 def full_model_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
