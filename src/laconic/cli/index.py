@@ -26,17 +26,6 @@ def expand_vector_files(patterns: list[str]) -> list[Path]:
     return files
 
 
-def load_vectors(patterns: list[str]):
-    """Load and concatenate ``.npz`` vector files (shards in order)."""
-    from laconic.sparse import SparseVectors
-
-    parts = [SparseVectors.load(f) for f in expand_vector_files(patterns)]
-    try:
-        return SparseVectors.concat(parts)
-    except ValueError as exc:
-        raise InputError(f"cannot combine vector files: {exc}", path=patterns[0]) from exc
-
-
 @index_app.command("build")
 def build_command(
     more: list[str] = typer.Argument(None, help="More vectors files (after --vectors FILE)."),
@@ -63,7 +52,8 @@ def build_command(
     config = BuildConfig(block_size=block_size, weight_bits=bits, reorder=reorder, shards=shards)
     started = time.perf_counter()
     if files:
-        docs = load_vectors(files)
+        # shard by shard: each file is laid out and written before the next is read
+        index = SparseIndex.build_from_files(expand_vector_files(files), output, config=config, show_progress=progress)
     else:
         if not (model and corpus):
             raise InputError("--model and --corpus go together")
@@ -72,11 +62,11 @@ def build_command(
         items = read_items(corpus, "documents")
         encoder = load_encoder(model, tokenizer=tokenizer, profile=profile, device=device)
         docs = encoder.encode_documents(items.records, batch_size=batch_size, show_progress=progress, ids=items.ids)
-    try:
-        index = SparseIndex.build(docs, config=config, show_progress=progress)
-    except ValueError as exc:
-        raise InputError(str(exc), path=files[0] if files else corpus) from exc
-    index.save(output)
+        try:
+            index = SparseIndex.build(docs, config=config, show_progress=progress)
+        except ValueError as exc:
+            raise InputError(str(exc), path=corpus) from exc
+        index.save(output)
     st = index.stats()
     typer.echo(
         f"indexed {st['documents']} documents ({st['postings']} postings, {st['segments']} segments) "

@@ -1,4 +1,4 @@
-"""From ``SparseVectors`` to segments: validate, quantise, cluster, shard, lay out."""
+"""From ``SparseVectors`` to segments: validate, cluster, shard, lay out (and encode the weights)."""
 
 from __future__ import annotations
 
@@ -69,13 +69,13 @@ def build_segments(
     from tqdm.auto import tqdm
 
     check_weights(vectors)
-    # one bar over the whole build: 2 steps (quantise, cluster) + 1 per segment; the kernels are opaque
+    # one bar over the whole build: 2 steps (drop zeros, cluster) + 1 per segment; the kernels are opaque
     bar = tqdm(total=3, desc="index build", unit="step", disable=not show_progress)
-    quant = Quantiser.fit(config.weight_bits, float(vectors.values.max()) if vectors.nnz else 0.0)
-    codes = quant.encode(vectors.values)
-    indptr, indices, codes = K.drop_zeros(vectors.indptr, vectors.indices, codes)
+    indptr, indices, values = K.drop_zeros(vectors.indptr, vectors.indices, np.ascontiguousarray(vectors.values, np.float32))
+    low, high = (float(values.min()), float(values.max())) if values.size else (0.0, 0.0)
+    quant = Quantiser.fit(config.weight_bits, low, high)
     bar.update(1)
-    rows = cluster_order(indptr, indices, codes, config.reorder)
+    rows = cluster_order(indptr, indices, values, config.reorder)
     bar.update(1)
     bounds = shard_bounds(len(vectors), config, int(indices.size))
     bar.total = 2 + len(bounds)
@@ -84,7 +84,7 @@ def build_segments(
     for a, b in bounds:
         part = rows[a:b]
         segments.append(
-            Segment.build(indptr, indices, codes, part, part + first_order, vectors.vocab_size, config.block_size, quant)
+            Segment.build(indptr, indices, values, part, part + first_order, vectors.vocab_size, config.block_size, quant)
         )
         bar.update(1)
     bar.close()

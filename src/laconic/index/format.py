@@ -11,6 +11,8 @@ on (``validate.py``), so no search ever runs on a damaged or crafted index.
 from __future__ import annotations
 
 import json
+import math
+import os
 import zlib
 from pathlib import Path
 from typing import Any
@@ -21,11 +23,12 @@ from laconic.errors import IndexCorruptError, IndexFormatError
 from laconic.index import validate
 from laconic.index.config import BuildConfig
 from laconic.index.ids import IdTable
-from laconic.index.segment import ARRAYS, DTYPES, WEIGHT_DTYPES, Quantiser, Segment
+from laconic.index.segment import ARRAYS, DTYPES, WEIGHT_DTYPES, Quantiser, Segment, SourceFile
 from laconic.storage import atomic_directory
 
 FORMAT_NAME = "laconic.index"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)  # version 1: one linear scale per segment, no levels/units files
 HEADER = "header.json"
 _CHUNK = 1 << 22
 
@@ -38,6 +41,78 @@ def crc32_file(path: Path) -> int:
     return crc
 
 
+class IndexWriter:
+    """Fills an index directory (a temporary one, inside ``atomic_directory``) piece by piece.
+
+    ``add_segment`` writes one segment's arrays as it comes, so a build that
+    streams shards never holds more than one shard's segments in memory. A
+    segment read from an index file that is still the one it was mapped from is
+    **hard-linked**, not rewritten: saving an index after ``add``/``delete``
+    writes only the new segments, ids and tombstones.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.files: dict[str, dict[str, Any]] = {}
+        self.segments: list[dict[str, Any]] = []
+        self.linked_bytes = 0
+
+    def put(self, rel: str, arr: np.ndarray) -> None:
+        target = self.root / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        np.save(target, np.ascontiguousarray(arr), allow_pickle=False)
+        self.files[rel] = {
+            "dtype": np.dtype(arr.dtype).str,
+            "shape": list(arr.shape),
+            "bytes": target.stat().st_size,
+            "crc32": crc32_file(target),
+        }
+
+    def _link(self, rel: str, source: SourceFile | None) -> bool:
+        """Hard-link ``source`` as ``rel`` if it is still the very file that was mapped."""
+        if source is None:
+            return False
+        try:
+            st = source.path.stat()
+            if (st.st_dev, st.st_ino, st.st_size) != (source.device, source.inode, source.spec["bytes"]):
+                return False  # replaced since it was opened: write from memory instead
+            target = self.root / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.link(source.path, target)
+        except OSError:  # another file system, or links not supported
+            return False
+        self.files[rel] = dict(source.spec)
+        self.linked_bytes += int(source.spec["bytes"])
+        return True
+
+    def add_segment(self, seg: Segment) -> None:
+        name = f"seg-{len(self.segments):04d}"
+        for arr_name in ARRAYS:
+            rel = f"{name}/{arr_name}.npy"
+            if not self._link(rel, seg.sources.get(arr_name)):
+                self.put(rel, seg.arrays[arr_name])
+        self.segments.append(
+            {"name": name, "n_docs": seg.n_docs, "block_size": seg.block_size, "weight_bits": seg.quant.bits}
+        )
+
+    def finish(self, *, vocab_size: int, config: BuildConfig, ids: IdTable, deleted: np.ndarray) -> None:
+        """Write the ids, tombstones and the header (last: it lists every file)."""
+        self.put("ids_blob.npy", ids.blob)
+        self.put("ids_offsets.npy", ids.offsets)
+        self.put("deleted.npy", deleted)
+        header = {
+            "format": FORMAT_NAME,
+            "version": FORMAT_VERSION,
+            "vocab_size": int(vocab_size),
+            "config": config.to_dict(),
+            "n_total": len(ids),
+            "n_live": int(len(ids) - deleted.sum()),
+            "segments": self.segments,
+            "files": self.files,
+        }
+        (self.root / HEADER).write_text(json.dumps(header, indent=1), encoding="utf-8")
+
+
 def write_index(
     path: str | Path,
     *,
@@ -46,53 +121,14 @@ def write_index(
     segments: list[Segment],
     ids: IdTable,
     deleted: np.ndarray,
-) -> None:
-    """Write a complete index directory atomically."""
+) -> int:
+    """Write a complete index directory atomically; returns the bytes hard-linked rather than written."""
     with atomic_directory(path) as tmp:
-        files: dict[str, dict[str, Any]] = {}
-
-        def put(rel: str, arr: np.ndarray) -> None:
-            target = tmp / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            np.save(target, np.ascontiguousarray(arr), allow_pickle=False)
-            files[rel] = {
-                "dtype": np.dtype(arr.dtype).str,
-                "shape": list(arr.shape),
-                "bytes": target.stat().st_size,
-                "crc32": crc32_file(target),
-            }
-
-        put("ids_blob.npy", ids.blob)
-        put("ids_offsets.npy", ids.offsets)
-        put("deleted.npy", deleted)
-        seg_meta = []
-        for s, seg in enumerate(segments):
-            name = f"seg-{s:04d}"
-            for arr_name in ARRAYS:
-                put(f"{name}/{arr_name}.npy", seg.arrays[arr_name])
-            q = seg.quant
-            seg_meta.append(
-                {
-                    "name": name,
-                    "n_docs": seg.n_docs,
-                    "block_size": seg.block_size,
-                    "weight_bits": q.bits,
-                    "scale": q.scale,
-                    "bound_scale": q.bound_scale,
-                    "ub_mult": q.ub_mult,
-                }
-            )
-        header = {
-            "format": FORMAT_NAME,
-            "version": FORMAT_VERSION,
-            "vocab_size": int(vocab_size),
-            "config": config.to_dict(),
-            "n_total": len(ids),
-            "n_live": int(len(ids) - deleted.sum()),
-            "segments": seg_meta,
-            "files": files,
-        }
-        (tmp / HEADER).write_text(json.dumps(header, indent=1), encoding="utf-8")
+        writer = IndexWriter(tmp)
+        for seg in segments:
+            writer.add_segment(seg)
+        writer.finish(vocab_size=vocab_size, config=config, ids=ids, deleted=deleted)
+    return writer.linked_bytes
 
 
 def read_header(path: Path) -> dict[str, Any]:
@@ -107,20 +143,24 @@ def read_header(path: Path) -> dict[str, Any]:
         raise IndexFormatError(f"{head}: unreadable header ({exc})") from exc
     if not isinstance(header, dict) or header.get("format") != FORMAT_NAME:
         raise IndexFormatError(f"{head}: not a laconic index (format {header.get('format')!r})")
-    if header.get("version") != FORMAT_VERSION:
+    if header.get("version") not in READABLE_VERSIONS:
         raise IndexFormatError(
-            f"{head}: index format version {header.get('version')!r}, this laconic reads version {FORMAT_VERSION}"
+            f"{head}: index format version {header.get('version')!r}; this laconic reads versions "
+            f"{', '.join(map(str, READABLE_VERSIONS))} (rebuild the index with this version: laconic index build)"
         )
     return header
 
 
-def _load_array(path: Path, rel: str, spec: Any, checksums: bool, dtype: Any = None) -> np.ndarray:
+def _load_array(
+    path: Path, rel: str, spec: Any, checksums: bool, dtype: Any = None
+) -> tuple[np.ndarray, SourceFile | None]:
     file = path / rel
     if not isinstance(spec, dict) or not {"bytes", "crc32", "dtype", "shape"} <= set(spec):
         raise IndexFormatError(f"{path / HEADER}: no valid entry for {rel}")
     if not file.is_file():
         raise IndexFormatError(f"{file}: missing index file")
-    size = file.stat().st_size
+    before = file.stat()
+    size = before.st_size
     if size != spec["bytes"]:
         raise IndexCorruptError(f"{file}: size {size} bytes, header says {spec['bytes']} (truncated or replaced)")
     try:
@@ -134,7 +174,15 @@ def _load_array(path: Path, rel: str, spec: Any, checksums: bool, dtype: Any = N
         raise IndexCorruptError(f"{file}: dtype {arr.dtype}, the format stores {np.dtype(dtype)}")
     if checksums:
         validate.check_checksum(file, arr, spec["crc32"])
-    return arr
+    return arr, _source(file, spec, before)
+
+
+def _source(file: Path, spec: dict[str, Any], before: os.stat_result) -> SourceFile | None:
+    """Where a mapped array came from, so a later save can hard-link it (None: it changed while mapping)."""
+    after = file.stat()
+    if (after.st_dev, after.st_ino) != (before.st_dev, before.st_ino):
+        return None
+    return SourceFile(file, dict(spec), after.st_dev, after.st_ino)
 
 
 def read_index(path: str | Path, verify: bool = False, checksums: bool = True) -> dict[str, Any]:
@@ -158,10 +206,13 @@ def read_index(path: str | Path, verify: bool = False, checksums: bool = True) -
         config = BuildConfig.from_dict(header["config"])
         vocab_size = int(header["vocab_size"])
 
+        sources: dict[str, SourceFile | None] = {}
+
         def load(rel: str, dtype: Any = None) -> np.ndarray:
             if rel not in files:
                 raise IndexFormatError(f"{path / HEADER}: lists no file {rel}")
-            return _load_array(path, rel, files[rel], checksums, dtype)
+            arr, sources[rel] = _load_array(path, rel, files[rel], checksums, dtype)
+            return arr
 
         ids = IdTable(load("ids_blob.npy", np.uint8), load("ids_offsets.npy", np.int64))
         deleted = np.array(load("deleted.npy", np.bool_), dtype=bool)
@@ -172,27 +223,42 @@ def read_index(path: str | Path, verify: bool = False, checksums: bool = True) -
             raise IndexCorruptError(f"{path / HEADER}: document counts disagree with ids_offsets.npy / deleted.npy")
         seen = np.zeros(len(ids), dtype=np.bool_)
         segments = []
+        version = header["version"]
         for meta in header["segments"]:
             bits = int(meta["weight_bits"])
             if bits not in WEIGHT_DTYPES:
                 raise IndexCorruptError(f"{path / HEADER}: segment {meta['name']}: weight_bits {bits}")
+            stored = ARRAYS if version == 2 else ARRAYS[:7]
             arrays = {
                 name: load(f"{meta['name']}/{name}.npy", WEIGHT_DTYPES[bits] if name == "post_w" else DTYPES[name])
-                for name in ARRAYS
+                for name in stored
             }
+            if version == 1:
+                quant = _version1_quantiser(path, meta, bits)
+                arrays.update(levels=quant.levels, units=quant.units)
+            else:
+                quant = Quantiser(bits, arrays["levels"], arrays["units"])
             if arrays["term_ptr"].size != vocab_size + 1:
                 raise IndexCorruptError(f"{path / meta['name'] / 'term_ptr.npy'}: does not match vocab_size {vocab_size}")
             n_pairs, n_post = arrays["term_blocks"].size, arrays["post_doc"].size
             if arrays["term_max"].size != n_pairs or arrays["pair_ptr"].size != n_pairs + 1 or arrays["post_w"].size != n_post:
                 raise IndexCorruptError(f"{path / meta['name']}: array lengths disagree (pairs, postings)")
             validate.check_segment(path, meta, arrays, seen)
-            quant = Quantiser(bits, float(meta["scale"]), float(meta["bound_scale"]), float(meta["ub_mult"]))
-            segments.append(Segment(arrays, int(meta["n_docs"]), int(meta["block_size"]), quant))
+            mapped = {name: sources.get(f"{meta['name']}/{name}.npy") for name in stored}
+            segments.append(Segment(arrays, int(meta["n_docs"]), int(meta["block_size"]), quant, mapped))
     except (KeyError, TypeError, ValueError) as exc:
         if isinstance(exc, IndexFormatError):
             raise
         raise IndexFormatError(f"{path / HEADER}: malformed header ({type(exc).__name__}: {exc})") from exc
     return dict(vocab_size=vocab_size, config=config, segments=segments, ids=ids, deleted=deleted, header=header)
+
+
+def _version1_quantiser(path: Path, meta: dict[str, Any], bits: int) -> Quantiser:
+    """Version 1 kept one linear ``scale`` and ``bound_scale`` per segment in the header."""
+    scale, bound_scale = float(meta["scale"]), float(meta["bound_scale"])
+    if not all(math.isfinite(v) and v > 0 for v in (scale, bound_scale)):
+        raise IndexCorruptError(f"{path / HEADER}: segment {meta['name']} has a non-positive or non-finite scale")
+    return Quantiser.version1(bits, scale, bound_scale)
 
 
 def verify_index(path: str | Path) -> int:

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from laconic.index import kernels as K
 
 # name -> dtype of every array a segment holds ("post_w" depends on weight_bits)
-ARRAYS = ("term_ptr", "term_blocks", "term_max", "pair_ptr", "post_doc", "post_w", "doc_order")
+ARRAYS = ("term_ptr", "term_blocks", "term_max", "pair_ptr", "post_doc", "post_w", "doc_order", "levels", "units")
 DTYPES = {
     "term_ptr": np.int64,
     "term_blocks": np.uint16,
@@ -24,53 +25,96 @@ DTYPES = {
     "pair_ptr": np.uint32,
     "post_doc": np.uint8,
     "doc_order": np.int64,
+    "levels": np.float32,
+    "units": np.float32,
 }
 WEIGHT_DTYPES = {8: np.uint8, 16: np.uint16, 32: np.float32}
+N_LEVELS = 256  # term_max is a u8 code
+LEVEL_RANGE = 1000.0  # the bound levels span [max weight / LEVEL_RANGE, max weight] geometrically
 
 
 @dataclass(frozen=True)
 class Quantiser:
-    """Maps float weights to stored codes and codes to bound units.
+    """Pair-relative weight codes (format version 2).
 
-    ``weight = code * scale``; block bounds are u8 codes in units of
-    ``bound_scale``; ``ub_mult`` converts a weight code to bound units.
+    Every (term, block) pair has a u8 bound code ``c = term_max``. The pair's
+    weights are stored relative to its own bound: ``weight = post_w * units[c]``
+    with ``units[c] = levels[c] / max_code`` (8 and 16 bits; 32 bits stores
+    floats, ``units = 1``), and ``levels[c]`` is the pair's upper bound.
+    ``levels`` are geometric, so a bound is at most one step (2.8%) above the
+    pair's largest weight at any magnitude, and every weight keeps 8 (or 16)
+    bits of precision *relative to its pair's maximum*: heavy-tailed weights
+    lose nothing to one global scale. Why: with one global linear scale (format
+    version 1) the small weights of a heavy-tailed collection kept a couple of
+    bits and recall@10 fell to 0.96; measured in docs/BENCHMARKS.md.
     """
 
     bits: int
-    scale: float
-    bound_scale: float
-    ub_mult: float
+    levels: np.ndarray  # f32 (256,): upper bound of a pair with bound code c
+    units: np.ndarray  # f32 (256,): weight of code 1 in a pair with bound code c
+
+    @property
+    def max_code(self) -> int:
+        """Largest posting code (0 for float weights)."""
+        return 0 if self.bits == 32 else (1 << self.bits) - 1
 
     @classmethod
-    def fit(cls, bits: int, max_weight: float) -> Quantiser:
+    def fit(cls, bits: int, min_weight: float, max_weight: float) -> Quantiser:
+        """Levels for weights in ``[min_weight, max_weight]`` (both > 0, else a unit range)."""
         top = float(max_weight) if max_weight > 0 else 1.0
-        bound_scale = top / 255.0
-        if bits == 8:
-            return cls(8, top / 255.0, bound_scale, 1.0)
-        if bits == 16:
-            return cls(16, top / 65535.0, bound_scale, 255.0 / 65535.0)
-        return cls(32, 1.0, bound_scale, 255.0 / top)
+        lo = max(float(min_weight), top / LEVEL_RANGE) if min_weight > 0 else top / LEVEL_RANGE
+        levels = np.zeros(N_LEVELS, np.float32)
+        levels[1:] = np.geomspace(lo, top, N_LEVELS - 1).astype(np.float32)
+        levels[-1] = max(levels[-1], np.float32(top))  # the largest weight always has a bound code
+        levels[1:] = np.maximum.accumulate(levels[1:])
+        return cls.from_levels(bits, levels)
 
-    def encode(self, values: np.ndarray) -> np.ndarray:
-        if self.bits == 32:
-            return np.ascontiguousarray(values, np.float32)
-        out = np.empty(values.size, WEIGHT_DTYPES[self.bits])
-        K.quantise(values, 1.0 / self.scale, (1 << self.bits) - 1, out)
-        return out
+    @classmethod
+    def from_levels(cls, bits: int, levels: np.ndarray) -> Quantiser:
+        levels = np.ascontiguousarray(levels, np.float32)
+        if bits == 32:
+            return cls(bits, levels, np.ones(N_LEVELS, np.float32))
+        return cls(bits, levels, (levels / np.float32((1 << bits) - 1)).astype(np.float32))
+
+    @classmethod
+    def version1(cls, bits: int, scale: float, bound_scale: float) -> Quantiser:
+        """A version-1 segment seen through version 2's tables: one global scale for
+        every pair (``units = scale``) and linear bounds (``levels[c] = c * bound_scale``)."""
+        levels = (np.arange(N_LEVELS, dtype=np.float64) * bound_scale).astype(np.float32)
+        return cls(bits, levels, np.full(N_LEVELS, 1.0 if bits == 32 else scale, np.float32))
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """The index file an array was memory-mapped from (identity by device and inode)."""
+
+    path: Path
+    spec: dict  # the header's entry: dtype, shape, bytes, crc32
+    device: int
+    inode: int
 
 
 class Segment:
     """Arrays of one segment plus the scalars the kernels need.
 
     Args:
-        arrays: the seven arrays of ``ARRAYS`` (in memory or memory-mapped).
+        arrays: the arrays of ``ARRAYS`` (in memory or memory-mapped).
         n_docs: positions in the segment (documents, including deleted ones).
         block_size: documents per block.
         quant: the segment's quantiser.
+        sources: for arrays mapped from an index file, that file (a save hard-links it).
     """
 
-    def __init__(self, arrays: dict[str, np.ndarray], n_docs: int, block_size: int, quant: Quantiser) -> None:
+    def __init__(
+        self,
+        arrays: dict[str, np.ndarray],
+        n_docs: int,
+        block_size: int,
+        quant: Quantiser,
+        sources: dict[str, SourceFile | None] | None = None,
+    ) -> None:
         self.arrays = arrays
+        self.sources = {k: v for k, v in (sources or {}).items() if v is not None}
         self.n_docs = int(n_docs)
         self.block_size = int(block_size)
         self.quant = quant
@@ -82,18 +126,24 @@ class Segment:
         cls,
         indptr: np.ndarray,
         indices: np.ndarray,
-        codes: np.ndarray,
+        values: np.ndarray,
         rows: np.ndarray,
         orders: np.ndarray,
         vocab_size: int,
         block_size: int,
         quant: Quantiser,
     ) -> Segment:
-        """Lay out CSR ``rows`` (in final order) whose global orders are ``orders``."""
+        """Lay out CSR ``rows`` (in final order, float weights > 0) whose global orders are ``orders``."""
         rows = np.ascontiguousarray(rows, np.int64)
-        out = K.layout(indptr, indices, codes, rows, int(vocab_size), int(block_size), float(quant.ub_mult))
+        carrier = np.empty(0, WEIGHT_DTYPES[quant.bits])
+        out = K.layout(
+            indptr, indices, values, rows, int(vocab_size), int(block_size), quant.levels, quant.units, quant.max_code,
+            carrier,
+        )
         arrays = dict(zip(ARRAYS[:6], out))
         arrays["doc_order"] = np.ascontiguousarray(orders, np.int64)
+        arrays["levels"] = quant.levels
+        arrays["units"] = quant.units
         return cls(arrays, rows.size, block_size, quant)
 
     @property
@@ -119,10 +169,7 @@ class Segment:
     def dequantised(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """``(orders, indptr, indices, weights float32)`` of every position."""
         a = self.arrays
-        indptr, indices, codes = K.to_csr(
-            a["term_ptr"], a["term_blocks"], a["pair_ptr"], a["post_doc"], a["post_w"], self.block_size, self.n_docs
-        )
-        weights = codes.astype(np.float32) * np.float32(self.quant.scale) if self.quant.bits != 32 else codes
+        indptr, indices, weights = K.to_csr(self.seg, self.block_size, self.n_docs)
         return np.asarray(a["doc_order"]), indptr, indices, weights
 
     def nbytes(self) -> dict[str, int]:

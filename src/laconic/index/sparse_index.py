@@ -18,7 +18,7 @@ from typing import Any
 import numba
 import numpy as np
 
-from laconic.errors import StorageError, UnknownDocumentError
+from laconic.errors import InputError, StorageError, UnknownDocumentError
 from laconic.index import kernels as K
 from laconic.index.builder import build_segments
 from laconic.index.config import BuildConfig, SearchParams
@@ -100,6 +100,75 @@ class SparseIndex:
         segments = build_segments(vectors, config, 0, show)
         snap = _Snapshot(tuple(segments), IdTable.from_list(ids), np.zeros(len(ids), bool))
         return cls(vectors.vocab_size, config, snap)
+
+    @classmethod
+    def build_from_files(
+        cls,
+        files: list[str | Path],
+        output: str | Path,
+        config: BuildConfig | None = None,
+        show_progress: bool | None = None,
+    ) -> SparseIndex:
+        """Build an index from ``.npz`` vector shards into directory ``output``, one shard at a time.
+
+        Each shard is loaded, laid out into segments and written before the next
+        is read, so peak memory is about one shard and its segments, however
+        many shards there are (no concatenation in RAM). Documents without ids
+        are numbered across shards (``"0"``, ``"1"``, ... in file order). The
+        directory appears atomically when every shard is in; on any error it is
+        left as it was. Returns the index, opened memory-mapped.
+
+        Raises:
+            InputError (a ValueError): a shard is unreadable, has another
+                vocabulary, bad weights or an id seen before; it names the file.
+        """
+        from tqdm.auto import tqdm
+
+        from laconic.index.format import IndexWriter
+        from laconic.storage import atomic_directory
+
+        config = config or BuildConfig()
+        files = [Path(f) for f in files]
+        if not files:
+            raise ValueError("build_from_files needs at least one vectors file")
+        seen: set[str] = set()
+        id_parts: list[IdTable] = []
+        vocab_size = None
+        n = 0
+        show = len(files) > 1 if show_progress is None else show_progress
+        with atomic_directory(output) as tmp:
+            writer = IndexWriter(tmp)
+            for file in tqdm(files, desc="index shards", unit="file", disable=not show):
+                try:
+                    part = SparseVectors.load(file)
+                except InputError:
+                    raise
+                except Exception as exc:  # any damaged file: say which one
+                    raise InputError(f"not a readable vectors file ({exc})", path=file) from exc
+                if vocab_size is None:
+                    vocab_size = part.vocab_size
+                elif part.vocab_size != vocab_size:
+                    raise InputError(f"vocab_size {part.vocab_size}, the first shard has {vocab_size}", path=file)
+                ids = list(part.ids) if part.ids is not None else [str(n + i) for i in range(len(part))]
+                try:
+                    _check_ids(ids)
+                    dup = next((i for i in ids if i in seen), None)
+                    if dup is not None:
+                        raise ValueError(f"duplicate document id {dup!r} (also in an earlier shard)")
+                    seen.update(ids)
+                    for seg in build_segments(part, config, n):
+                        writer.add_segment(seg)
+                except ValueError as exc:
+                    raise InputError(str(exc), path=file) from exc
+                id_parts.append(IdTable.from_list(ids))
+                n += len(part)
+                del part
+            ids_all = IdTable(
+                np.concatenate([t.blob for t in id_parts]),
+                np.concatenate([[0]] + [t.offsets[1:] + off for t, off in zip(id_parts, _offsets(id_parts))]),
+            )
+            writer.finish(vocab_size=int(vocab_size), config=config, ids=ids_all, deleted=np.zeros(n, bool))
+        return cls.open(output, warm_up=False, checksums=False)
 
     # ------------------------------------------------------------- persistence
     def save(self, path: str | Path) -> None:
@@ -203,8 +272,8 @@ class SparseIndex:
                 chunks = min(nq, n_threads * 8)
                 for seg in snap.segments:
                     K.search_batch(
-                        queries.indptr, q_ix, q_w, seg.seg, seg.block_size, seg.n_docs, seg.quant.scale,
-                        seg.quant.bound_scale, snap.deleted, k, *args, hs, ho, sizes, chunks,
+                        queries.indptr, q_ix, q_w, seg.seg, seg.block_size, seg.n_docs, snap.deleted, k, *args,
+                        hs, ho, sizes, chunks,
                     )
             finally:
                 numba.set_num_threads(prev)
@@ -320,8 +389,8 @@ class SparseIndex:
             if g is None or snap.deleted[g] or g not in where:
                 raise UnknownDocumentError(f"document id {d!r} is not in the index (never added, or deleted)")
             seg, p = where[g]
-            codes = K.explain_docs(q_t, q_w, np.array([p], np.int64), seg.seg, seg.block_size)[0]
-            contrib = q_w.astype(np.float64) * codes * seg.quant.scale
+            weights = K.explain_docs(q_t, q_w, np.array([p], np.int64), seg.seg, seg.block_size)[0]
+            contrib = q_w.astype(np.float64) * weights
             pairs = [(int(t), float(c)) for t, c in zip(q_t.tolist(), contrib.tolist()) if c > 0]
             pairs.sort(key=lambda tc: (-tc[1], tc[0]))
             out.append(pairs)
@@ -376,9 +445,18 @@ def _threads(threads: int | None) -> int:
 
 def _single(seg: Segment, q_ix, q_w, deleted, k, args, hs, ho, size) -> int:
     return K.search_single(
-        q_ix, q_w, seg.seg, seg.block_size, seg.n_docs, seg.quant.scale, seg.quant.bound_scale, deleted, k,
+        q_ix, q_w, seg.seg, seg.block_size, seg.n_docs, deleted, k,
         *args, hs, ho, size, seg.scratch(),
     )
+
+
+def _offsets(tables: list[IdTable]) -> list[int]:
+    """Start of each table's bytes in the concatenated blob."""
+    out, total = [], 0
+    for t in tables:
+        out.append(total)
+        total += int(t.blob.size)
+    return out
 
 
 def _to_heap(hs: np.ndarray, ho: np.ndarray, n: int) -> None:

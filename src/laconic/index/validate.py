@@ -7,8 +7,8 @@ Two layers, both on by default in :func:`laconic.index.format.read_index`:
    here, so ~0.15 s per GB).
 2. **Invariants** (:mod:`laconic.index.kernels.check`): pointers monotone and
    consistent with the header, block ids and in-block positions within the
-   segment, global orders in range and used once, float weights finite, block
-   bounds true upper bounds. A file that passes cannot make a kernel read or
+   segment, global orders in range and used once, float weights, levels and
+   units finite, block bounds true upper bounds. A file that passes cannot make a kernel read or
    write out of bounds, however it was made, so a crafted file whose checksums
    were recomputed is refused just the same.
 
@@ -39,6 +39,8 @@ _SEGMENT_MESSAGES = {
     C.DOC_ORDER: ("post_doc", "positions of a (term, block) pair are not increasing"),
     C.BOUND_LOW: ("term_max", "block bound below a stored weight (exact search would miss documents)"),
     C.WEIGHT_BAD: ("post_w", "weight is negative, infinite or NaN"),
+    C.LEVEL_BAD: ("levels", "bound level is negative, infinite or NaN"),
+    C.UNIT_BAD: ("units", "weight unit is negative, infinite or NaN"),
     C.ORDER_RANGE: ("doc_order", "global order out of range"),
     C.ORDER_DUP: ("doc_order", "global order used twice"),
 }
@@ -76,7 +78,6 @@ def check_segment(path: Path, meta: dict, arrays: dict[str, np.ndarray], seen: n
     """Raise :class:`IndexCorruptError` unless the segment's arrays satisfy every kernel invariant."""
     name = meta["name"]
     n_docs, block_size = int(meta["n_docs"]), int(meta["block_size"])
-    quant = [float(meta[k]) for k in ("scale", "bound_scale", "ub_mult")]
     where = path / name
     if not 1 <= block_size <= 256:
         raise IndexCorruptError(f"{where}: block_size {block_size} outside 1..256")
@@ -84,13 +85,13 @@ def check_segment(path: Path, meta: dict, arrays: dict[str, np.ndarray], seen: n
         raise IndexCorruptError(f"{where / 'doc_order.npy'}: {arrays['doc_order'].size} entries, header says {n_docs} documents")
     if math.ceil(n_docs / block_size) > 65536:
         raise IndexCorruptError(f"{where}: {n_docs} documents need more blocks than 16-bit block ids hold")
-    if not all(math.isfinite(v) and v > 0 for v in quant):
-        raise IndexCorruptError(f"{path / 'header.json'}: segment {name} has a non-positive or non-finite scale")
+    if arrays["levels"].size != 256 or arrays["units"].size != 256:
+        raise IndexCorruptError(f"{where}: levels.npy and units.npy must hold 256 entries each")
     if n_docs == 0:
         return
     code, at = C.check_segment(
         arrays["term_ptr"], arrays["term_blocks"], arrays["term_max"], arrays["pair_ptr"], arrays["post_doc"],
-        arrays["post_w"], arrays["doc_order"], n_docs, block_size, quant[2],
+        arrays["post_w"], arrays["doc_order"], arrays["levels"], arrays["units"], n_docs, block_size,
         arrays["post_w"].dtype == np.float32, seen,
     )
     if code:

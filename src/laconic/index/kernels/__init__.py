@@ -10,7 +10,7 @@ from laconic.index.kernels.batch import (
     search_single,
 )
 from laconic.index.kernels.blocks import explain_docs
-from laconic.index.kernels.build import assign_to_seeds, drop_zeros, heaviest_terms, layout, quantise, to_csr
+from laconic.index.kernels.build import assign_to_seeds, drop_zeros, heaviest_terms, layout, to_csr
 
 __all__ = [
     "MODE_APPROXIMATE",
@@ -23,7 +23,6 @@ __all__ = [
     "heaviest_terms",
     "layout",
     "make_scratch",
-    "quantise",
     "search_batch",
     "search_single",
     "to_csr",

@@ -21,7 +21,7 @@ from laconic.index.kernels.blocks import BOUND_SLACK, N_BUCKETS, accumulate_boun
 
 @nb.njit(cache=True, nogil=True)
 def search_approximate(
-    q_t, q_w, seg, block_size, scale, bound_scale, deleted, k, hs, ho, size, scratch, alpha, query_cut, max_blocks
+    q_t, q_w, seg, block_size, deleted, k, hs, ho, size, scratch, alpha, query_cut, max_blocks
 ) -> int:
     """Approximate top-k of one query over one segment (arguments as ``search_exact``)."""
     ub, order, starts, acc = scratch
@@ -32,11 +32,11 @@ def search_approximate(
     if 0 < query_cut < lo.size:
         use = np.argsort(-w)[:query_cut]
     ub[:] = 0.0
-    best = accumulate_bounds(lo, hi, w, use, seg[1], seg[2], ub)
+    best = accumulate_bounds(lo, hi, w, use, seg[1], seg[2], seg[7], ub)
     if best <= 0:
         return size
     bucket_order(ub, best, order, starts)
-    f = bound_scale * alpha * (1.0 + BOUND_SLACK)
+    f = alpha * (1.0 + BOUND_SLACK)
     visited = 0
     limit = max_blocks if max_blocks > 0 else ub.size
     for q in range(N_BUCKETS):
@@ -46,7 +46,7 @@ def search_approximate(
             b = order[x]
             if size == k and ub[b] * f < hs[0]:
                 continue
-            size = score_block(b, lo, hi, w, seg, block_size, scale, deleted, acc, hs, ho, size, k)
+            size = score_block(b, lo, hi, w, seg, block_size, deleted, acc, hs, ho, size, k)
             visited += 1
             if visited >= limit:
                 break

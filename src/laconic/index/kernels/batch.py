@@ -25,7 +25,7 @@ MODE_EXHAUSTIVE = 2
 
 @nb.njit(cache=True, nogil=True, parallel=True)
 def search_batch(
-    q_indptr, q_indices, q_values, seg, block_size, n_docs, scale, bound_scale, deleted,
+    q_indptr, q_indices, q_values, seg, block_size, n_docs, deleted,
     k, mode, alpha, query_cut, max_blocks, hs, ho, sizes, n_chunks,
 ) -> None:
     """Search every query (CSR rows) over one segment; updates heap rows in place."""
@@ -39,33 +39,33 @@ def search_batch(
             q_w = q_values[a:b]
             if mode == MODE_EXACT:
                 sizes[qi] = search_exact(
-                    q_t, q_w, seg, block_size, scale, bound_scale, deleted, k, hs[qi], ho[qi], sizes[qi], scratch
+                    q_t, q_w, seg, block_size, deleted, k, hs[qi], ho[qi], sizes[qi], scratch
                 )
             elif mode == MODE_APPROXIMATE:
                 sizes[qi] = search_approximate(
-                    q_t, q_w, seg, block_size, scale, bound_scale, deleted, k, hs[qi], ho[qi], sizes[qi],
+                    q_t, q_w, seg, block_size, deleted, k, hs[qi], ho[qi], sizes[qi],
                     scratch, alpha, query_cut, max_blocks,
                 )
             else:
                 sizes[qi] = search_exhaustive(
-                    q_t, q_w, seg, block_size, scale, deleted, n_docs, k, hs[qi], ho[qi], sizes[qi]
+                    q_t, q_w, seg, block_size, deleted, n_docs, k, hs[qi], ho[qi], sizes[qi]
                 )
 
 
 @nb.njit(cache=True, nogil=True)
 def search_single(
-    q_t, q_w, seg, block_size, n_docs, scale, bound_scale, deleted,
+    q_t, q_w, seg, block_size, n_docs, deleted,
     k, mode, alpha, query_cut, max_blocks, hs, ho, size, scratch,
 ) -> int:
     """One query over one segment with caller-owned scratch (the low-latency path)."""
     if mode == MODE_EXACT:
-        return search_exact(q_t, q_w, seg, block_size, scale, bound_scale, deleted, k, hs, ho, size, scratch)
+        return search_exact(q_t, q_w, seg, block_size, deleted, k, hs, ho, size, scratch)
     if mode == MODE_APPROXIMATE:
         return search_approximate(
-            q_t, q_w, seg, block_size, scale, bound_scale, deleted, k, hs, ho, size, scratch,
+            q_t, q_w, seg, block_size, deleted, k, hs, ho, size, scratch,
             alpha, query_cut, max_blocks,
         )
-    return search_exhaustive(q_t, q_w, seg, block_size, scale, deleted, n_docs, k, hs, ho, size)
+    return search_exhaustive(q_t, q_w, seg, block_size, deleted, n_docs, k, hs, ho, size)
 
 
 @nb.njit(cache=True, nogil=True)

@@ -1,9 +1,9 @@
 """Block-max building blocks shared by the exact and approximate query loops.
 
 A segment's arguments travel as one tuple ``seg = (term_ptr, term_blocks,
-term_max, pair_ptr, post_doc, post_w, doc_order)`` (see docs/index-format.md).
-Upper bounds are kept in "bound units" (u8 code x query weight) and turned into
-scores by multiplying with the segment's ``bound_scale``.
+term_max, pair_ptr, post_doc, post_w, doc_order, levels, units)`` (see
+docs/index-format.md). A (term, block) pair with bound code ``c`` has upper
+bound ``levels[c]`` and weights ``post_w * units[c]``; both are in score units.
 """
 
 from __future__ import annotations
@@ -45,10 +45,11 @@ def query_terms(q_t: np.ndarray, q_w: np.ndarray, term_ptr: np.ndarray):
 
 
 @nb.njit(cache=True, nogil=True)
-def accumulate_bounds(lo, hi, w, use, ids, maxes, ub) -> float:
-    """``ub[b] = sum_i w[i] * max code of term i in block b`` over terms ``use``; returns max(ub).
+def accumulate_bounds(lo, hi, w, use, ids, maxes, levels, ub) -> float:
+    """``ub[b] = sum_i w[i] * bound of term i in block b`` over terms ``use``; returns max(ub).
 
-    ``(ids, maxes)`` are the (term, block) lists; ``ub`` must be zero on entry.
+    ``(ids, maxes)`` are the (term, block) lists, ``levels`` the bound of each
+    code; ``ub`` must be zero on entry.
     This pass touches every (term, block) pair of the query terms once: BMP's
     only cost proportional to list lengths.
     """
@@ -56,7 +57,7 @@ def accumulate_bounds(lo, hi, w, use, ids, maxes, ub) -> float:
         i = use[u]
         wi = w[i]
         for j in range(lo[i], hi[i]):
-            ub[ids[j]] += wi * maxes[j]
+            ub[ids[j]] += wi * levels[maxes[j]]
     best = 0.0
     for b in range(ub.size):
         if ub[b] > best:
@@ -110,24 +111,26 @@ def find_pair(term_blocks, lo, hi, b) -> int:
 
 
 @nb.njit(cache=True, nogil=True)
-def score_block(b, lo, hi, w, seg, block_size, scale, deleted, acc, hs, ho, size, k) -> int:
+def score_block(b, lo, hi, w, seg, block_size, deleted, acc, hs, ho, size, k) -> int:
     """Score every document of block ``b`` exactly and offer it to the heap.
 
     For each query term, a binary search over its block ids finds its (term,
     block) pair; the pair's postings add ``w * code`` into ``acc`` (one slot
-    per position). Terms are added in query order, as in the exhaustive
+    per position; ``w`` times the pair's unit, once per pair). Terms are added in query order, as in the exhaustive
     oracle, so equal vectors get bit-identical scores. Returns the new heap
     size; ``acc`` is left zeroed.
     """
     term_blocks = seg[1]
+    term_max = seg[2]
     pair_ptr = seg[3]
     post_doc = seg[4]
     post_w = seg[5]
     doc_order = seg[6]
+    units = seg[8]
     for i in range(lo.size):
         a = find_pair(term_blocks, lo[i], hi[i], b)
         if a >= 0:
-            wi = w[i]
+            wi = w[i] * units[term_max[a]]
             for p in range(pair_ptr[a], pair_ptr[a + 1]):
                 acc[post_doc[p]] += wi * post_w[p]
     first = b * block_size
@@ -138,7 +141,7 @@ def score_block(b, lo, hi, w, seg, block_size, scale, deleted, acc, hs, ho, size
             g = doc_order[first + d]
             if deleted[g]:
                 continue
-            sc = np.float32(s * scale)
+            sc = np.float32(s)
             if size < k or worse(hs[0], ho[0], sc, g):
                 size = heap_push(hs, ho, size, k, sc, g)
     return size
@@ -146,15 +149,17 @@ def score_block(b, lo, hi, w, seg, block_size, scale, deleted, acc, hs, ho, size
 
 @nb.njit(cache=True, nogil=True)
 def explain_docs(q_t, q_w, positions, seg, block_size) -> np.ndarray:
-    """Stored weight code of each query term in each document (0 when absent).
+    """Stored (dequantised) weight of each query term in each document (0 when absent).
 
     Returns a float64 (len(positions), len(q_t)) matrix; used by ``explain``.
     """
     term_ptr = seg[0]
     term_blocks = seg[1]
+    term_max = seg[2]
     pair_ptr = seg[3]
     post_doc = seg[4]
     post_w = seg[5]
+    units = seg[8]
     vocab = term_ptr.size - 1
     out = np.zeros((positions.size, q_t.size), np.float64)
     for di in range(positions.size):
@@ -169,5 +174,5 @@ def explain_docs(q_t, q_w, positions, seg, block_size) -> np.ndarray:
             if a >= 0:
                 for j in range(pair_ptr[a], pair_ptr[a + 1]):
                     if post_doc[j] == off:
-                        out[di, i] = post_w[j]
+                        out[di, i] = np.float32(post_w[j]) * units[term_max[a]]
     return out

@@ -1,4 +1,4 @@
-"""Build kernels: quantise, order documents, and lay out the block-max index.
+"""Build kernels: order documents, lay out the block-max index and encode its weights.
 
 Input is always a CSR batch (``indptr`` int64, ``indices`` int32 sorted per row,
 weights) plus ``rows``: the CSR rows of one segment in their final order (after
@@ -16,18 +16,8 @@ import numpy as np
 
 
 @nb.njit(cache=True, nogil=True)
-def quantise(values: np.ndarray, inv_scale: float, max_code: int, out: np.ndarray) -> None:
-    """``out = min(round(values * inv_scale), max_code)`` (codes of 0 mean "dropped")."""
-    for i in range(values.size):
-        c = math.floor(values[i] * inv_scale + 0.5)
-        if c > max_code:
-            c = max_code
-        out[i] = c
-
-
-@nb.njit(cache=True, nogil=True)
 def drop_zeros(indptr: np.ndarray, indices: np.ndarray, codes: np.ndarray):
-    """Remove zero codes from a CSR batch; returns (indptr, indices, codes) copies."""
+    """Remove zero weights from a CSR batch; returns (indptr, indices, weights) copies."""
     n = indptr.size - 1
     keep = 0
     for i in range(codes.size):
@@ -79,19 +69,25 @@ def heaviest_terms(indptr: np.ndarray, indices: np.ndarray, codes: np.ndarray):
 def layout(
     indptr: np.ndarray,
     indices: np.ndarray,
-    codes: np.ndarray,
+    values: np.ndarray,
     rows: np.ndarray,
     vocab_size: int,
     block_size: int,
-    ub_mult: float,
+    levels: np.ndarray,
+    units: np.ndarray,
+    max_code: int,
+    carrier: np.ndarray,
 ):
-    """Group a segment's postings by (term, block, position) and take block maxima.
+    """Group a segment's postings by (term, block, position), bound and encode each pair.
 
     Returns ``term_ptr`` (V + 1, int64, into the pair arrays), ``term_blocks``
-    (u16 block id per (term, block) pair), ``term_max`` (u8 upper-bound code per
-    pair: ``ceil(max weight code * ub_mult)``), ``pair_ptr`` (u32, pairs + 1, into
-    the postings), ``post_doc`` (u8 position inside the block) and ``post_w``
-    (the weight codes). Two counting-sort passes, O(nnz + V).
+    (u16 block id per (term, block) pair), ``term_max`` (u8 bound code per pair:
+    the first ``c >= 1`` with ``levels[c] >=`` the pair's largest weight),
+    ``pair_ptr`` (u32, pairs + 1, into the postings), ``post_doc`` (u8 position
+    inside the block) and ``post_w`` (dtype of ``carrier``): with ``max_code > 0``
+    the code ``round(w / units[c])`` clipped to ``[1, max_code]`` (a kept weight
+    is never rounded away), else the float weight. Two counting-sort passes,
+    O(nnz + V).
     """
     n = rows.size
     df = np.zeros(vocab_size + 1, np.int64)
@@ -103,7 +99,7 @@ def layout(
     nnz = start[vocab_size]
     fill = start.copy()
     pos_of = np.empty(nnz, np.int32)
-    post_w = np.empty(nnz, codes.dtype)
+    weight = np.empty(nnz, np.float32)
     for p in range(n):
         r = rows[p]
         for e in range(indptr[r], indptr[r + 1]):
@@ -111,7 +107,7 @@ def layout(
             j = fill[t]
             fill[t] = j + 1
             pos_of[j] = p
-            post_w[j] = codes[e]
+            weight[j] = values[e]
     # count (term, block) pairs
     term_ptr = np.zeros(vocab_size + 1, np.int64)
     for t in range(vocab_size):
@@ -128,53 +124,55 @@ def layout(
     term_max = np.empty(npairs, np.uint8)
     pair_ptr = np.empty(npairs + 1, np.uint32)
     post_doc = np.empty(nnz, np.uint8)
+    post_w = np.empty(nnz, carrier.dtype)
     q = 0
     for t in range(vocab_size):
-        prev = -1
-        best = 0.0
-        for j in range(start[t], start[t + 1]):
-            p = pos_of[j]
-            b = p // block_size
-            if b != prev:
-                if prev >= 0:
-                    term_max[q - 1] = _ub_code(best, ub_mult)
-                term_blocks[q] = b
-                pair_ptr[q] = j
-                q += 1
-                prev = b
-                best = 0.0
-            w = float(post_w[j])
-            if w > best:
-                best = w
-            post_doc[j] = p - b * block_size
-        if prev >= 0:
-            term_max[q - 1] = _ub_code(best, ub_mult)
+        j = start[t]
+        end = start[t + 1]
+        while j < end:  # one (term, block) pair per iteration
+            b = pos_of[j] // block_size
+            stop = j
+            best = np.float32(0.0)
+            while stop < end and pos_of[stop] // block_size == b:
+                if weight[stop] > best:
+                    best = weight[stop]
+                stop += 1
+            c = bound_code(levels, best)
+            term_blocks[q] = b
+            term_max[q] = c
+            pair_ptr[q] = j
+            for x in range(j, stop):
+                post_doc[x] = pos_of[x] - b * block_size
+                if max_code > 0:
+                    v = math.floor(weight[x] / units[c] + 0.5)
+                    post_w[x] = min(max(v, 1), max_code)
+                else:
+                    post_w[x] = weight[x]
+            q += 1
+            j = stop
     pair_ptr[npairs] = nnz
     return term_ptr, term_blocks, term_max, pair_ptr, post_doc, post_w
 
 
-@nb.njit(cache=True, nogil=True, inline="always")
-def _ub_code(w: float, ub_mult: float) -> np.uint8:
-    # round up (with slack for float error) so the code is a true upper bound
-    c = math.ceil(w * ub_mult * (1.0 + 1e-6))
-    if c > 255:
-        c = 255
-    if c < 1:
-        c = 1
-    return np.uint8(c)
+@nb.njit(cache=True, nogil=True)
+def bound_code(levels: np.ndarray, w: float) -> np.uint8:
+    """The smallest code ``c >= 1`` with ``levels[c] >= w`` (255 if none: the levels end at the maximum)."""
+    a = 1
+    c = levels.size - 1
+    while a < c:
+        mid = (a + c) >> 1
+        if levels[mid] < w:
+            a = mid + 1
+        else:
+            c = mid
+    return np.uint8(a)
 
 
 @nb.njit(cache=True, nogil=True)
-def to_csr(
-    term_ptr: np.ndarray,
-    term_blocks: np.ndarray,
-    pair_ptr: np.ndarray,
-    post_doc: np.ndarray,
-    post_w: np.ndarray,
-    block_size: int,
-    n_docs: int,
-):
-    """Invert a segment back to CSR rows by position (for compaction and oracles)."""
+def to_csr(seg, block_size: int, n_docs: int):
+    """Invert a segment back to CSR rows by position, with dequantised float32 weights."""
+    term_ptr, term_blocks, term_max, pair_ptr, post_doc, post_w = seg[0], seg[1], seg[2], seg[3], seg[4], seg[5]
+    units = seg[8]
     vocab = term_ptr.size - 1
     counts = np.zeros(n_docs + 1, np.int64)
     for t in range(vocab):
@@ -186,16 +184,17 @@ def to_csr(
     fill = indptr[:-1].copy()
     nnz = indptr[n_docs]
     indices = np.empty(nnz, np.int32)
-    weights = np.empty(nnz, post_w.dtype)
+    weights = np.empty(nnz, np.float32)
     for t in range(vocab):  # increasing t keeps every row's terms sorted
         for q in range(term_ptr[t], term_ptr[t + 1]):
             base = np.int64(term_blocks[q]) * block_size
+            unit = units[term_max[q]]
             for j in range(pair_ptr[q], pair_ptr[q + 1]):
                 p = base + post_doc[j]
                 m = fill[p]
                 fill[p] = m + 1
                 indices[m] = t
-                weights[m] = post_w[j]
+                weights[m] = np.float32(post_w[j]) * unit
     return indptr, indices, weights
 
 

@@ -12,8 +12,6 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from laconic.index.kernels.build import _ub_code
-
 # codes returned by check_segment (0 = valid); messages live in laconic.index.validate
 OK = 0
 TERM_PTR_START, TERM_PTR_ORDER, TERM_PTR_END = 1, 2, 3
@@ -22,16 +20,22 @@ BLOCK_RANGE, BLOCK_ORDER = 7, 8
 DOC_RANGE, DOC_ORDER = 9, 10
 BOUND_LOW, WEIGHT_BAD = 11, 12
 ORDER_RANGE, ORDER_DUP = 13, 14
+LEVEL_BAD, UNIT_BAD = 15, 16
 
 
 @nb.njit(cache=True, nogil=True)
-def check_segment(term_ptr, term_blocks, term_max, pair_ptr, post_doc, post_w, doc_order,
-                  n_docs, block_size, ub_mult, float_weights, seen):
+def check_segment(term_ptr, term_blocks, term_max, pair_ptr, post_doc, post_w, doc_order, levels, units,
+                  n_docs, block_size, float_weights, seen):
     """Return ``(code, index)``: the first violated invariant and where, or ``(0, -1)``.
 
     ``seen`` (bool, one per global order) is shared across segments so a global
     order used twice anywhere is caught; it is updated in place.
     """
+    for c in range(levels.size):
+        if not (levels[c] >= 0.0 and levels[c] < np.inf):
+            return LEVEL_BAD, c
+        if not (units[c] >= 0.0 and units[c] < np.inf):
+            return UNIT_BAD, c
     n_pairs = term_blocks.size
     n_post = post_doc.size
     n_blocks = (n_docs + block_size - 1) // block_size
@@ -70,7 +74,9 @@ def check_segment(term_ptr, term_blocks, term_max, pair_ptr, post_doc, post_w, d
                     return WEIGHT_BAD, p
                 if w > best:
                     best = w
-            if term_max[j] < _ub_code(best, ub_mult):
+            c = term_max[j]
+            # the weight the kernels score is post_w * units[c]; it must not exceed the pair's bound
+            if best * units[c] > levels[c] * (1.0 + 1e-6):
                 return BOUND_LOW, j
     for p in range(doc_order.size):
         g = doc_order[p]

@@ -1,7 +1,7 @@
 """Exact block-max search (BMP, Mallia, Suel & Tonellotto, SIGIR 2024).
 
 1. Upper-bound every block: sum over query terms of weight x the term's
-   quantised block maximum (``accumulate_bounds``).
+   block bound (``accumulate_bounds``).
 2. Visit blocks in decreasing bound order (``bucket_order``), scoring each
    block's documents exactly (``score_block``).
 3. Stop as soon as the next bound cannot beat the current k-th score. Bounds
@@ -19,7 +19,7 @@ from laconic.index.kernels.approximate import search_approximate
 
 
 @nb.njit(cache=True, nogil=True)
-def search_exact(q_t, q_w, seg, block_size, scale, bound_scale, deleted, k, hs, ho, size, scratch) -> int:
+def search_exact(q_t, q_w, seg, block_size, deleted, k, hs, ho, size, scratch) -> int:
     """Exact top-k of one query over one segment, merged into heap ``(hs, ho, size)``.
 
     ``scratch = (ub f32[n_blocks], order i32[n_blocks], starts i64[N_BUCKETS + 1],
@@ -27,4 +27,4 @@ def search_exact(q_t, q_w, seg, block_size, scale, bound_scale, deleted, k, hs, 
     approximate loop with every knob off (alpha 1, no query cut, no block cap):
     one loop to keep correct, and its pruning is already safe at those settings.
     """
-    return search_approximate(q_t, q_w, seg, block_size, scale, bound_scale, deleted, k, hs, ho, size, scratch, 1.0, 0, 0)
+    return search_approximate(q_t, q_w, seg, block_size, deleted, k, hs, ho, size, scratch, 1.0, 0, 0)

@@ -14,9 +14,10 @@ from laconic.index.kernels.topk_heap import heap_push
 
 
 @nb.njit(cache=True, nogil=True)
-def search_exhaustive(q_t, q_w, seg, block_size, scale, deleted, n_docs, k, hs, ho, size) -> int:
+def search_exhaustive(q_t, q_w, seg, block_size, deleted, n_docs, k, hs, ho, size) -> int:
     """Exhaustive top-k of one query over one segment, merged into the heap."""
-    term_ptr, term_blocks, pair_ptr, post_doc, post_w, doc_order = seg[0], seg[1], seg[3], seg[4], seg[5], seg[6]
+    term_ptr, term_blocks, term_max, pair_ptr, post_doc, post_w, doc_order = seg[:7]
+    units = seg[8]
     vocab = term_ptr.size - 1
     acc = np.zeros(n_docs, np.float32)
     for i in range(q_t.size):
@@ -26,9 +27,10 @@ def search_exhaustive(q_t, q_w, seg, block_size, scale, deleted, n_docs, k, hs, 
         wi = q_w[i]
         for q in range(term_ptr[t], term_ptr[t + 1]):
             base = np.int64(term_blocks[q]) * block_size
+            wq = wi * units[term_max[q]]
             for j in range(pair_ptr[q], pair_ptr[q + 1]):
-                acc[base + post_doc[j]] += wi * post_w[j]
+                acc[base + post_doc[j]] += wq * post_w[j]
     for p in range(n_docs):
         if acc[p] > 0 and not deleted[doc_order[p]]:
-            size = heap_push(hs, ho, size, k, np.float32(acc[p] * scale), doc_order[p])
+            size = heap_push(hs, ho, size, k, np.float32(acc[p]), doc_order[p])
     return size
