@@ -104,7 +104,7 @@ def run(name: str, docs: SparseVectors, queries: SparseVectors, k: int, latency_
              f"{float(docs.values.max() / np.median(docs.values)):.0f}", f"{r_v1:.4f}"]
     for bits in (8, 16):
         t0 = time.perf_counter()
-        index = SparseIndex.build(docs, config=BuildConfig(weight_bits=bits))
+        index = SparseIndex.build(docs, config=BuildConfig(weight_bits=bits), show_progress=False)
         build = time.perf_counter() - t0
         got = index.search(queries, k=k, threads=2)
         rows = np.full((len(queries), k), -1, np.int64)

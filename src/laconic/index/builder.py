@@ -63,9 +63,13 @@ def shard_bounds(n: int, config: BuildConfig, nnz: int = 0) -> list[tuple[int, i
 
 
 def build_segments(
-    vectors: SparseVectors, config: BuildConfig, first_order: int, show_progress: bool = False
+    vectors: SparseVectors,
+    config: BuildConfig,
+    first_order: int,
+    show_progress: bool = False,
+    orders: np.ndarray | None = None,
 ) -> list[Segment]:
-    """Segments holding ``vectors``; vector ``i`` gets global order ``first_order + i``."""
+    """Segments holding ``vectors``; vector ``i`` gets global order ``first_order + i`` (or ``orders[i]``)."""
     from tqdm.auto import tqdm
 
     check_weights(vectors)
@@ -81,10 +85,11 @@ def build_segments(
     bar.total = 2 + len(bounds)
     bar.refresh()
     segments = []
+    global_order = np.arange(first_order, first_order + len(vectors)) if orders is None else np.asarray(orders, np.int64)
     for a, b in bounds:
         part = rows[a:b]
         segments.append(
-            Segment.build(indptr, indices, values, part, part + first_order, vectors.vocab_size, config.block_size, quant)
+            Segment.build(indptr, indices, values, part, global_order[part], vectors.vocab_size, config.block_size, quant)
         )
         bar.update(1)
     bar.close()

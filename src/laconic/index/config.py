@@ -32,6 +32,11 @@ class BuildConfig:
             single query can use several cores (1 = only as needed for size).
         max_segment_docs: upper limit on documents per segment (0 = the format's
             limit, 65,535 blocks).
+        merge_factor: after ``add``, whenever the newest ``merge_factor``
+            segments are of the same size class (sizes within a factor of
+            ``merge_factor``), they are merged into one, dropping deleted
+            documents (a log-structured merge policy: O(merge_factor x log N)
+            segments after any number of adds). 0 never merges.
 
     Example:
         >>> BuildConfig(block_size=64, weight_bits=16).weight_bits
@@ -43,6 +48,7 @@ class BuildConfig:
     reorder: str = "seeds"
     shards: int = 1
     max_segment_docs: int = 0
+    merge_factor: int = 10
 
     def __post_init__(self) -> None:
         if not 1 <= self.block_size <= MAX_BLOCK_SIZE:
@@ -55,6 +61,8 @@ class BuildConfig:
             raise ConfigError(f"shards must be >= 1, got {self.shards}")
         if self.max_segment_docs < 0:
             raise ConfigError(f"max_segment_docs must be >= 0, got {self.max_segment_docs}")
+        if self.merge_factor == 1 or self.merge_factor < 0:
+            raise ConfigError(f"merge_factor must be 0 (never merge) or >= 2, got {self.merge_factor}")
 
     @property
     def segment_docs(self) -> int:

@@ -18,12 +18,13 @@ from typing import Any
 import numba
 import numpy as np
 
-from laconic.errors import InputError, StorageError, UnknownDocumentError
+from laconic.errors import StorageError, UnknownDocumentError
 from laconic.index import kernels as K
 from laconic.index.builder import build_segments
 from laconic.index.config import BuildConfig, SearchParams
 from laconic.index.format import read_index, write_index
 from laconic.index.ids import IdTable
+from laconic.index.merge import merge_newest
 from laconic.index.results import SearchResults
 from laconic.index.segment import Segment
 from laconic.sparse import SparseVectors
@@ -38,7 +39,7 @@ class _Snapshot:
     deleted: np.ndarray  # bool per global order; never mutated once published
 
 
-def _check_ids(ids: list[str], taken: dict[str, int] | None = None, deleted: np.ndarray | None = None) -> None:
+def check_ids(ids: list[str], taken: dict[str, int] | None = None, deleted: np.ndarray | None = None) -> None:
     seen: set[str] = set()
     for i in ids:
         if not isinstance(i, str):
@@ -95,7 +96,7 @@ class SparseIndex:
         ids = list(ids if ids is not None else vectors.ids if vectors.ids is not None else map(str, range(len(vectors))))
         if len(ids) != len(vectors):
             raise ValueError(f"got {len(ids)} ids for {len(vectors)} vectors")
-        _check_ids(ids)
+        check_ids(ids)
         show = len(vectors) >= 200_000 if show_progress is None else show_progress
         segments = build_segments(vectors, config, 0, show)
         snap = _Snapshot(tuple(segments), IdTable.from_list(ids), np.zeros(len(ids), bool))
@@ -108,66 +109,24 @@ class SparseIndex:
         output: str | Path,
         config: BuildConfig | None = None,
         show_progress: bool | None = None,
+        workers: int | None = None,
     ) -> SparseIndex:
-        """Build an index from ``.npz`` vector shards into directory ``output``, one shard at a time.
+        """Build an index from ``.npz`` vector shards into directory ``output``, shard by shard.
 
-        Each shard is loaded, laid out into segments and written before the next
-        is read, so peak memory is about one shard and its segments, however
-        many shards there are (no concatenation in RAM). Documents without ids
-        are numbered across shards (``"0"``, ``"1"``, ... in file order). The
-        directory appears atomically when every shard is in; on any error it is
-        left as it was. Returns the index, opened memory-mapped.
+        Peak memory is about ``workers`` shards and their segments, however many
+        shards there are (nothing is concatenated in RAM); ``workers`` shards are
+        laid out at once (default: all cores). Documents without ids are numbered
+        across shards in file order. ``output`` appears atomically when every
+        shard is in; on any error it is left as it was. Returns the index, opened
+        memory-mapped. See :func:`laconic.index.streaming.build_files`.
 
         Raises:
             InputError (a ValueError): a shard is unreadable, has another
                 vocabulary, bad weights or an id seen before; it names the file.
         """
-        from tqdm.auto import tqdm
+        from laconic.index.streaming import build_files
 
-        from laconic.index.format import IndexWriter
-        from laconic.storage import atomic_directory
-
-        config = config or BuildConfig()
-        files = [Path(f) for f in files]
-        if not files:
-            raise ValueError("build_from_files needs at least one vectors file")
-        seen: set[str] = set()
-        id_parts: list[IdTable] = []
-        vocab_size = None
-        n = 0
-        show = len(files) > 1 if show_progress is None else show_progress
-        with atomic_directory(output) as tmp:
-            writer = IndexWriter(tmp)
-            for file in tqdm(files, desc="index shards", unit="file", disable=not show):
-                try:
-                    part = SparseVectors.load(file)
-                except InputError:
-                    raise
-                except Exception as exc:  # any damaged file: say which one
-                    raise InputError(f"not a readable vectors file ({exc})", path=file) from exc
-                if vocab_size is None:
-                    vocab_size = part.vocab_size
-                elif part.vocab_size != vocab_size:
-                    raise InputError(f"vocab_size {part.vocab_size}, the first shard has {vocab_size}", path=file)
-                ids = list(part.ids) if part.ids is not None else [str(n + i) for i in range(len(part))]
-                try:
-                    _check_ids(ids)
-                    dup = next((i for i in ids if i in seen), None)
-                    if dup is not None:
-                        raise ValueError(f"duplicate document id {dup!r} (also in an earlier shard)")
-                    seen.update(ids)
-                    for seg in build_segments(part, config, n):
-                        writer.add_segment(seg)
-                except ValueError as exc:
-                    raise InputError(str(exc), path=file) from exc
-                id_parts.append(IdTable.from_list(ids))
-                n += len(part)
-                del part
-            ids_all = IdTable(
-                np.concatenate([t.blob for t in id_parts]),
-                np.concatenate([[0]] + [t.offsets[1:] + off for t, off in zip(id_parts, _offsets(id_parts))]),
-            )
-            writer.finish(vocab_size=int(vocab_size), config=config, ids=ids_all, deleted=np.zeros(n, bool))
+        build_files(files, output, config or BuildConfig(), show_progress, workers or _threads(None))
         return cls.open(output, warm_up=False, checksums=False)
 
     # ------------------------------------------------------------- persistence
@@ -308,7 +267,11 @@ class SparseIndex:
 
     # ----------------------------------------------------------------- updates
     def add(self, vectors: SparseVectors, ids: list[str] | None = None) -> None:
-        """Append documents as a new segment (visible to searches that start afterwards)."""
+        """Append documents as a new segment (visible to searches that start afterwards).
+
+        The merge policy (``BuildConfig.merge_factor``, see ``laconic.index.merge``)
+        may then merge the newest segments, so many small adds stay few segments.
+        """
         if not isinstance(vectors, SparseVectors):
             raise TypeError(f"add takes SparseVectors, got {type(vectors).__name__}")
         if vectors.vocab_size != self.vocab_size:
@@ -320,11 +283,12 @@ class SparseIndex:
             return
         with self._lock:
             snap = self._snap
-            _check_ids(ids, snap.ids.lookup(), snap.deleted)
+            check_ids(ids, snap.ids.lookup(), snap.deleted)
             segments = build_segments(vectors, self.config, len(snap.ids))
             new_ids = snap.ids.appended(ids)
             deleted = np.concatenate([snap.deleted, np.zeros(len(ids), bool)])
-            self._snap = _Snapshot(snap.segments + tuple(segments), new_ids, deleted)
+            merged = merge_newest(snap.segments + tuple(segments), deleted, self.config, self.vocab_size)
+            self._snap = _Snapshot(merged, new_ids, deleted)
 
     def delete(self, ids: list[str]) -> int:
         """Tombstone documents by id; returns how many were live (unknown ids are ignored)."""
@@ -448,15 +412,6 @@ def _single(seg: Segment, q_ix, q_w, deleted, k, args, hs, ho, size) -> int:
         q_ix, q_w, seg.seg, seg.block_size, seg.n_docs, deleted, k,
         *args, hs, ho, size, seg.scratch(),
     )
-
-
-def _offsets(tables: list[IdTable]) -> list[int]:
-    """Start of each table's bytes in the concatenated blob."""
-    out, total = [], 0
-    for t in tables:
-        out.append(total)
-        total += int(t.blob.size)
-    return out
 
 
 def _to_heap(hs: np.ndarray, ho: np.ndarray, n: int) -> None:
