@@ -16,38 +16,92 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from laconic.index.kernels.blocks import BOUND_SLACK, N_BUCKETS, accumulate_bounds, bucket_order, query_terms, score_block
+from laconic.index.kernels.blocks import (
+    BOUND_SLACK,
+    N_BUCKETS,
+    _bucket,
+    accumulate_bounds,
+    bucket_order,
+    fill_lists,
+    query_terms,
+    score_block,
+    score_listed_block,
+)
+
+
+WARM_BLOCKS = 8  # blocks scored by binary search before the k-th score filters the forward lists
+# Forward lists pay when (blocks left to score) x (query terms) x LIST_GAIN exceeds the query's pairs:
+# a binary search costs ~log2(list length) dependent reads, filing a pair one cheap pass.
+LIST_GAIN = 8
 
 
 @nb.njit(cache=True, nogil=True)
 def search_approximate(
     q_t, q_w, seg, block_size, deleted, k, hs, ho, size, scratch, alpha, query_cut, max_blocks
 ) -> int:
-    """Approximate top-k of one query over one segment (arguments as ``search_exact``)."""
-    ub, order, starts, acc = scratch
+    """Approximate top-k of one query over one segment (arguments as ``search_exact``).
+
+    Blocks are visited in decreasing bound order. The first ``WARM_BLOCKS``
+    (once the heap is full) are scored by binary search. Then, if enough blocks
+    can still beat the k-th score (``LIST_GAIN``: long queries, loose bounds),
+    only those get forward lists (``fill_lists``; ~5% of the blocks in exact
+    mode on LACONIC-shaped queries) and are scored from them; short queries
+    keep the binary searches.
+    """
+    ub, order, starts_q, acc, cnt, keep = scratch
     lo, hi, w = query_terms(q_t, q_w, seg[0])
     if lo.size == 0:
         return size
-    use = np.arange(lo.size)
+    use = np.ones(lo.size, np.bool_)
     if 0 < query_cut < lo.size:
-        use = np.argsort(-w)[:query_cut]
+        use[:] = False
+        use[np.argsort(-w)[:query_cut]] = True
     ub[:] = 0.0
-    best = accumulate_bounds(lo, hi, w, use, seg[1], seg[2], seg[7], ub)
+    best = accumulate_bounds(lo, hi, w, use, seg, ub, cnt)
     if best <= 0:
+        cnt[:] = 0
         return size
-    bucket_order(ub, best, order, starts)
+    bucket_order(ub, best, order, starts_q)
+    n_ranked = starts_q[N_BUCKETS]
+    inv = N_BUCKETS / best  # as in bucket_order, so a block's bucket is recomputed exactly
     f = alpha * (1.0 + BOUND_SLACK)
-    visited = 0
     limit = max_blocks if max_blocks > 0 else ub.size
-    for q in range(N_BUCKETS):
-        if visited >= limit or (size == k and best * (N_BUCKETS - q) / N_BUCKETS * f < hs[0]):
+    visited = 0
+    listed_from = -1  # position in ``order`` from which forward lists exist (-1 undecided, -2 never)
+    total_pairs = 0
+    for i in range(lo.size):
+        total_pairs += hi[i] - lo[i]
+    starts = np.empty(0, np.int64)
+    pairs = np.empty(0, np.int64)
+    weights = np.empty(0, np.float32)
+    for y in range(n_ranked):
+        if visited >= limit:
             break
-        for x in range(starts[q], starts[q + 1]):
-            b = order[x]
-            if size == k and ub[b] * f < hs[0]:
-                continue
+        b = order[y]
+        if size == k and ub[b] * f < hs[0]:
+            q = _bucket(ub[b], inv, N_BUCKETS)
+            if best * (N_BUCKETS - q) / N_BUCKETS * f < hs[0]:
+                break  # every later block lies in this bucket or a lower one
+            continue
+        if listed_from == -1 and visited >= WARM_BLOCKS and size == k:
+            left = 0
+            for z in range(y, n_ranked):
+                left += ub[order[z]] * f >= hs[0]  # the k-th score only rises: the others never qualify
+            if left * lo.size * LIST_GAIN > total_pairs:
+                for z in range(y, n_ranked):
+                    keep[order[z]] = ub[order[z]] * f >= hs[0]
+                starts, pairs, weights = fill_lists(lo, hi, w, seg, keep, cnt)
+                listed_from = y
+            else:
+                listed_from = -2  # decided: binary search to the end
+        if listed_from >= 0:
+            size = score_listed_block(b, starts, pairs, weights, seg, block_size, deleted, acc, hs, ho, size, k)
+        else:
             size = score_block(b, lo, hi, w, seg, block_size, deleted, acc, hs, ho, size, k)
-            visited += 1
-            if visited >= limit:
-                break
+        visited += 1
+    if listed_from >= 0:
+        for z in range(listed_from, n_ranked):
+            keep[order[z]] = False
+    else:
+        cnt[:] = 0
     return size

@@ -73,10 +73,12 @@ def make_scratch(n_docs, block_size):
     """Per-thread buffers of one segment's search, reused across queries."""
     n_blocks = (n_docs + block_size - 1) // block_size
     return (
-        np.zeros(n_blocks, np.float32),
-        np.empty(n_blocks, np.int32),
-        np.zeros(N_BUCKETS + 1, np.int64),
-        np.zeros(block_size, np.float32),
+        np.zeros(n_blocks, np.float32),  # ub: block bounds
+        np.empty(n_blocks, np.int32),  # order: blocks by bucket
+        np.zeros(N_BUCKETS + 1, np.int64),  # bucket starts
+        np.zeros(block_size, np.float32),  # acc: one block's scores
+        np.zeros(n_blocks + 1, np.int64),  # cnt: query pairs per block
+        np.zeros(n_blocks, np.bool_),  # keep: blocks given forward lists
     )
 
 

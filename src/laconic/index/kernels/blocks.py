@@ -45,19 +45,27 @@ def query_terms(q_t: np.ndarray, q_w: np.ndarray, term_ptr: np.ndarray):
 
 
 @nb.njit(cache=True, nogil=True)
-def accumulate_bounds(lo, hi, w, use, ids, maxes, levels, ub) -> float:
-    """``ub[b] = sum_i w[i] * bound of term i in block b`` over terms ``use``; returns max(ub).
+def accumulate_bounds(lo, hi, w, use, seg, ub, cnt) -> float:
+    """``ub[b] = sum_i w[i] * bound of term i in block b`` over terms flagged in ``use``; returns max(ub).
 
-    ``(ids, maxes)`` are the (term, block) lists, ``levels`` the bound of each
-    code; ``ub`` must be zero on entry.
-    This pass touches every (term, block) pair of the query terms once: BMP's
-    only cost proportional to list lengths.
+    Also counts every query term's pairs per block into ``cnt[b + 1]`` (for
+    ``fill_lists``). This pass touches every (term, block) pair of the query
+    terms once: BMP's only cost proportional to list lengths. ``ub`` and
+    ``cnt`` must be zero on entry.
     """
-    for u in range(use.size):
-        i = use[u]
+    term_blocks = seg[1]
+    term_max = seg[2]
+    levels = seg[7]
+    for i in range(lo.size):
         wi = w[i]
-        for j in range(lo[i], hi[i]):
-            ub[ids[j]] += wi * levels[maxes[j]]
+        if use[i]:
+            for j in range(lo[i], hi[i]):
+                b = term_blocks[j]
+                ub[b] += wi * levels[term_max[j]]
+                cnt[b + 1] += 1
+        else:
+            for j in range(lo[i], hi[i]):
+                cnt[term_blocks[j] + 1] += 1
     best = 0.0
     for b in range(ub.size):
         if ub[b] > best:
@@ -112,7 +120,7 @@ def find_pair(term_blocks, lo, hi, b) -> int:
 
 @nb.njit(cache=True, nogil=True)
 def score_block(b, lo, hi, w, seg, block_size, deleted, acc, hs, ho, size, k) -> int:
-    """Score every document of block ``b`` exactly and offer it to the heap.
+    """Score every document of block ``b`` exactly (binary searches) and offer it to the heap.
 
     For each query term, a binary search over its block ids finds its (term,
     block) pair; the pair's postings add ``w * code`` into ``acc`` (one slot
@@ -176,3 +184,71 @@ def explain_docs(q_t, q_w, positions, seg, block_size) -> np.ndarray:
                     if post_doc[j] == off:
                         out[di, i] = np.float32(post_w[j]) * units[term_max[a]]
     return out
+
+
+@nb.njit(cache=True, nogil=True)
+def fill_lists(lo, hi, w, seg, keep, cnt):
+    """Per-query "forward lists": each kept block's pairs of the query terms, as ``(pair, w x unit)``.
+
+    Scoring a block from its list walks exactly the pairs it holds; the
+    binary-search path (``score_block``) costs one search per query term per
+    block, ~300 for a 300-term query, most of them misses. Only blocks flagged
+    in ``keep`` (those whose bound can still beat the k-th score) are filed, so
+    the writes are a small fraction of the query's pairs. Terms are filed in
+    query order, so scores are bit-identical to ``score_block``'s.
+
+    ``cnt[b + 1]`` holds each block's pair count (``accumulate_bounds``); it is
+    zeroed here. Returns ``(starts, pairs, weights)``: block ``b``'s entries are
+    ``[starts[b], starts[b + 1])``.
+    """
+    term_blocks = seg[1]
+    term_max = seg[2]
+    units = seg[8]
+    n_blocks = keep.size
+    starts = np.empty(n_blocks + 1, np.int64)
+    starts[0] = 0
+    for b in range(n_blocks):
+        starts[b + 1] = starts[b] + (cnt[b + 1] if keep[b] else 0)
+        cnt[b + 1] = 0
+    total = starts[n_blocks]
+    pairs = np.empty(total, np.int64)
+    weights = np.empty(total, np.float32)
+    if total == 0:
+        return starts, pairs, weights
+    fill = starts[:n_blocks].copy()
+    for i in range(lo.size):
+        wi = w[i]
+        for j in range(lo[i], hi[i]):
+            b = term_blocks[j]
+            if keep[b]:
+                s = fill[b]
+                fill[b] = s + 1
+                pairs[s] = j
+                weights[s] = wi * units[term_max[j]]
+    return starts, pairs, weights
+
+
+@nb.njit(cache=True, nogil=True)
+def score_listed_block(b, starts, pairs, weights, seg, block_size, deleted, acc, hs, ho, size, k) -> int:
+    """``score_block`` over the block's own pair list (same sums, same order: bit-identical scores)."""
+    pair_ptr = seg[3]
+    post_doc = seg[4]
+    post_w = seg[5]
+    doc_order = seg[6]
+    for s in range(starts[b], starts[b + 1]):
+        a = pairs[s]
+        wq = weights[s]
+        for p in range(pair_ptr[a], pair_ptr[a + 1]):
+            acc[post_doc[p]] += wq * post_w[p]
+    first = b * block_size
+    for d in range(block_size):
+        v = acc[d]
+        if v > 0:
+            acc[d] = 0.0
+            g = doc_order[first + d]
+            if deleted[g]:
+                continue
+            sc = np.float32(v)
+            if size < k or worse(hs[0], ho[0], sc, g):
+                size = heap_push(hs, ho, size, k, sc, g)
+    return size

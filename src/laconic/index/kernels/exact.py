@@ -3,7 +3,10 @@
 1. Upper-bound every block: sum over query terms of weight x the term's
    block bound (``accumulate_bounds``).
 2. Visit blocks in decreasing bound order (``bucket_order``), scoring each
-   block's documents exactly (``score_block``).
+   block's documents exactly: by binary search per query term
+   (``score_block``) for the first blocks, then, for long queries, from
+   per-query forward lists of the blocks that can still qualify
+   (``fill_lists``, ``score_listed_block``).
 3. Stop as soon as the next bound cannot beat the current k-th score. Bounds
    are rounded up and widened by ``BOUND_SLACK`` against float32 rounding, and
    a block whose bound equals the k-th score is still visited, so an
