@@ -59,7 +59,6 @@ def main() -> None:
     print(f"build {build_s:.2f}s  bytes/doc {st['bytes_per_doc']:.0f}  total {st['total_bytes'] / 2**20:.1f} MiB  pairs/postings {st['term_block_pairs'] / st['postings']:.2f}")
     print({k: round(v / 2**20, 1) for k, v in st["bytes"].items()})
     D_T = docs.to_scipy().T.tocsr()  # inverted (term-major) layout: the fast scipy baseline
-    Dq = index.vectors().to_scipy()
     Qs = queries.to_scipy()
 
     def brute(i):

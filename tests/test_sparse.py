@@ -44,7 +44,7 @@ def test_from_scipy_sums_duplicates_and_drops_zeros():
 
 
 def test_from_torch_dense():
-    torch = pytest.importorskip("torch")
+    pytest.importorskip("torch")
     t = torch.tensor([[0.0, 1.5], [2.0, 0.0]], dtype=torch.bfloat16)
     assert SparseVectors.from_dense(t).to_dicts() == [{1: 1.5}, {0: 2.0}]
 
@@ -146,7 +146,7 @@ def test_conversions(vecs):
     csr = vecs.to_scipy()
     assert csr.shape == (6, 20)
     np.testing.assert_array_equal(csr.toarray(), vecs.to_dense())
-    torch = pytest.importorskip("torch")
+    pytest.importorskip("torch")
     np.testing.assert_array_equal(vecs.to_torch().to_dense().numpy(), vecs.to_dense())
     assert "n=6" in repr(vecs)
 

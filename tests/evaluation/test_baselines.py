@@ -6,7 +6,6 @@ import math
 from collections import Counter
 
 import numpy as np
-import pytest
 
 from laconic.evaluation import BM25System, DenseSystem, default_dense_model_dir, evaluate_bm25, run_system
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from laconic.errors import InputError
-from laconic.evaluation import load_beir, read_trec_run, write_beir, write_trec_run
+from laconic.evaluation import load_beir, read_trec_run, write_trec_run
 
 
 def _write(root: Path, corpus=None, queries=None, qrels=None, split="test") -> Path:

@@ -35,7 +35,11 @@ def random_vectors(n: int, vocab: int, density: float, seed: int, prefix: str = 
 
 def oracle(index, queries: SparseVectors, k: int) -> tuple[list[list[str]], list[np.ndarray]]:
     """Brute force over the index's stored (dequantised) weights, ties by insertion order."""
-    docs = index.vectors()
+    return brute_force(queries, index.vectors(), k)
+
+
+def brute_force(queries: SparseVectors, docs: SparseVectors, k: int) -> tuple[list[list[str]], list[np.ndarray]]:
+    """Top-k ids and scores of ``docs`` (with ids) by scipy dot products, ties by row order."""
     scores = (queries.to_scipy() @ docs.to_scipy().T).toarray()
     ids, out = [], []
     for row in scores:

@@ -4,22 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from index_oracle import assert_matches_oracle, zipf_topic_vectors
+from index_oracle import assert_matches_oracle, brute_force, zipf_topic_vectors
 
 from laconic.errors import ConfigError
 from laconic.index import BuildConfig, SparseIndex
 from laconic.index.merge import plan_merge, size_class
-
-
-def _brute(queries, docs, k):
-    scores = (queries.to_scipy().astype(np.float64) @ docs.to_scipy().T.astype(np.float64)).toarray()
-    ids, out = [], []
-    for row in scores:
-        pos = np.flatnonzero(row > 0)
-        order = pos[np.lexsort((pos, -row[pos]))][:k]
-        ids.append([docs.ids[j] for j in order])
-        out.append(row[order].astype(np.float32))
-    return ids, out
 
 
 def test_size_classes_and_plan_by_hand():
@@ -52,7 +41,7 @@ def test_many_small_adds_stay_few_segments_and_exact(tmp_path):
     n_segments = index.stats()["segments"]
     # at most factor - 1 segments per size class (classes 0..5 for 1,300 docs and factor 4), plus the first build
     assert n_segments <= 3 * 6 + 1, n_segments
-    assert_matches_oracle(index.search(queries, k=10), *_brute(queries, docs, 10))
+    assert_matches_oracle(index.search(queries, k=10), *brute_force(queries, docs, 10))
     assert index.ids() == list(docs.ids)  # insertion order and ids survive the merges
 
 
@@ -68,10 +57,10 @@ def test_merges_drop_deleted_documents(tmp_path):
     live = docs[[i for i, d in enumerate(docs.ids) if d not in set(gone)]]
     assert len(index) == len(live)
     assert stored < docs.nnz  # merged segments no longer hold the deleted documents' postings
-    assert_matches_oracle(index.search(queries, k=10), *_brute(queries, live, 10))
+    assert_matches_oracle(index.search(queries, k=10), *brute_force(queries, live, 10))
     index.save(tmp_path / "i")
     reopened = SparseIndex.open(tmp_path / "i", verify=True)
-    assert_matches_oracle(reopened.search(queries, k=10), *_brute(queries, live, 10))
+    assert_matches_oracle(reopened.search(queries, k=10), *brute_force(queries, live, 10))
     index.add(docs[:0].with_ids([]))  # a no-op add changes nothing
 
 

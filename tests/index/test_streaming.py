@@ -4,25 +4,12 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pytest
-from index_oracle import assert_matches_oracle, zipf_topic_vectors
+from index_oracle import assert_matches_oracle, brute_force, zipf_topic_vectors
 
 from laconic.errors import InputError
 from laconic.index import BuildConfig, SparseIndex
 from laconic.sparse import SparseVectors
-
-
-def _brute(queries: SparseVectors, docs: SparseVectors, k: int):
-    """Top-k ids and scores by scipy over float weights (32-bit indexes store them exactly)."""
-    scores = (queries.to_scipy().astype(np.float64) @ docs.to_scipy().T.astype(np.float64)).toarray()
-    ids, out = [], []
-    for row in scores:
-        pos = np.flatnonzero(row > 0)
-        order = pos[np.lexsort((pos, -row[pos]))][:k]
-        ids.append([docs.ids[j] for j in order])
-        out.append(row[order].astype(np.float32))
-    return ids, out
 
 
 def _shards(tmp_path, docs: SparseVectors, cuts: list[int], with_ids: bool = True) -> list:
@@ -39,7 +26,7 @@ def test_build_from_shard_files_equals_brute_force_over_all(tmp_path, realistic)
     files = _shards(tmp_path, docs, [700, 1900])
     index = SparseIndex.build_from_files(files, tmp_path / "idx", config=BuildConfig(weight_bits=32, block_size=32))
     assert len(index) == len(docs) and index.stats()["segments"] == 3  # one per shard
-    assert_matches_oracle(index.search(queries, k=10), *_brute(queries, docs, 10))
+    assert_matches_oracle(index.search(queries, k=10), *brute_force(queries, docs, 10))
     header = json.loads((tmp_path / "idx" / "header.json").read_text())
     assert header["n_total"] == len(docs)
 
@@ -51,7 +38,7 @@ def test_shards_without_ids_are_numbered_across_files(tmp_path):
     assert index.ids() == [str(i) for i in range(300)]
     want = docs.with_ids([str(i) for i in range(300)])
     q = docs[:5].with_ids(None)
-    assert_matches_oracle(index.search(q, k=7), *_brute(q, want, 7))
+    assert_matches_oracle(index.search(q, k=7), *brute_force(q, want, 7))
 
 
 def test_bad_shard_names_its_file_and_leaves_the_output_alone(tmp_path):
@@ -93,7 +80,7 @@ def test_save_after_add_links_the_unchanged_segments(tmp_path, realistic):
     assert second["deleted.npy"] != first["deleted.npy"] and "seg-0001/post_w.npy" in second
     reopened = SparseIndex.open(path, verify=True)  # checksums of the linked files still hold
     live = docs[[i for i in range(len(docs)) if docs.ids[i] != "d3"]]
-    assert_matches_oracle(reopened.search(queries, k=10), *_brute(queries, live, 10))
+    assert_matches_oracle(reopened.search(queries, k=10), *brute_force(queries, live, 10))
 
 
 def test_save_never_links_a_file_replaced_since_open(tmp_path, realistic):

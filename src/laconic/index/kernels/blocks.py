@@ -141,6 +141,12 @@ def score_block(b, lo, hi, w, seg, block_size, deleted, acc, hs, ho, size, k) ->
             wi = w[i] * units[term_max[a]]
             for p in range(pair_ptr[a], pair_ptr[a + 1]):
                 acc[post_doc[p]] += wi * post_w[p]
+    return offer_block(b, block_size, acc, doc_order, deleted, hs, ho, size, k)
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def offer_block(b, block_size, acc, doc_order, deleted, hs, ho, size, k) -> int:
+    """Offer block ``b``'s scored documents (``acc``, left zeroed) to the heap, skipping deleted ones."""
     first = b * block_size
     for d in range(block_size):
         s = acc[d]
@@ -240,15 +246,4 @@ def score_listed_block(b, starts, pairs, weights, seg, block_size, deleted, acc,
         wq = weights[s]
         for p in range(pair_ptr[a], pair_ptr[a + 1]):
             acc[post_doc[p]] += wq * post_w[p]
-    first = b * block_size
-    for d in range(block_size):
-        v = acc[d]
-        if v > 0:
-            acc[d] = 0.0
-            g = doc_order[first + d]
-            if deleted[g]:
-                continue
-            sc = np.float32(v)
-            if size < k or worse(hs[0], ho[0], sc, g):
-                size = heap_push(hs, ho, size, k, sc, g)
-    return size
+    return offer_block(b, block_size, acc, doc_order, deleted, hs, ho, size, k)
