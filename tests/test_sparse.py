@@ -44,7 +44,7 @@ def test_from_scipy_sums_duplicates_and_drops_zeros():
 
 
 def test_from_torch_dense():
-    pytest.importorskip("torch")
+    torch = pytest.importorskip("torch")
     t = torch.tensor([[0.0, 1.5], [2.0, 0.0]], dtype=torch.bfloat16)
     assert SparseVectors.from_dense(t).to_dicts() == [{1: 1.5}, {0: 2.0}]
 
