@@ -40,6 +40,7 @@ def build_command(
     reorder: str = typer.Option("seeds", "--reorder", help="Document clustering: seeds | terms | none."),
     shards: int = typer.Option(1, "--shards", min=1, help="Split into at least this many segments (parallel single queries)."),
     batch_size: int = typer.Option(32, "--batch-size", min=1, help="Encoding batch size (with --model)."),
+    threads: int | None = typer.Option(None, "--threads", min=1, help="Build threads (default: all cores)."),
     device: str | None = typer.Option(None, "--device", help="Encoding device (with --model)."),
     progress: bool | None = typer.Option(None, "--progress/--no-progress", help="Progress bars (default: on a terminal)."),
 ) -> None:
@@ -53,7 +54,9 @@ def build_command(
     started = time.perf_counter()
     if files:
         # shard by shard: each file is laid out and written before the next is read
-        index = SparseIndex.build_from_files(expand_vector_files(files), output, config=config, show_progress=progress)
+        index = SparseIndex.build_from_files(
+            expand_vector_files(files), output, config=config, show_progress=progress, workers=threads
+        )
     else:
         if not (model and corpus):
             raise InputError("--model and --corpus go together")
@@ -63,7 +66,7 @@ def build_command(
         encoder = load_encoder(model, tokenizer=tokenizer, profile=profile, device=device)
         docs = encoder.encode_documents(items.records, batch_size=batch_size, show_progress=progress, ids=items.ids)
         try:
-            index = SparseIndex.build(docs, config=config, show_progress=progress)
+            index = SparseIndex.build(docs, config=config, show_progress=progress, workers=threads)
         except ValueError as exc:
             raise InputError(str(exc), path=corpus) from exc
         index.save(output)

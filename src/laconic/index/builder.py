@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numba
 import numpy as np
 
 from laconic.index import kernels as K
@@ -68,8 +69,12 @@ def build_segments(
     first_order: int,
     show_progress: bool = False,
     orders: np.ndarray | None = None,
+    workers: int | None = None,
 ) -> list[Segment]:
-    """Segments holding ``vectors``; vector ``i`` gets global order ``first_order + i`` (or ``orders[i]``)."""
+    """Segments holding ``vectors``; vector ``i`` gets global order ``first_order + i`` (or ``orders[i]``).
+
+    ``workers`` threads lay out each segment (default: numba's thread count, all cores).
+    """
     from tqdm.auto import tqdm
 
     check_weights(vectors)
@@ -89,7 +94,8 @@ def build_segments(
     for a, b in bounds:
         part = rows[a:b]
         segments.append(
-            Segment.build(indptr, indices, values, part, global_order[part], vectors.vocab_size, config.block_size, quant)
+            Segment.build(indptr, indices, values, part, global_order[part], vectors.vocab_size, config.block_size, quant,
+                          workers or numba.config.NUMBA_NUM_THREADS)
         )
         bar.update(1)
     bar.close()

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from laconic.index import kernels as K
+from laconic.index.layout import lay_out
 
 # name -> dtype of every array a segment holds ("post_w" depends on weight_bits)
 ARRAYS = ("term_ptr", "term_blocks", "term_max", "pair_ptr", "post_doc", "post_w", "doc_order", "levels", "units")
@@ -132,13 +133,13 @@ class Segment:
         vocab_size: int,
         block_size: int,
         quant: Quantiser,
+        workers: int = 1,
     ) -> Segment:
         """Lay out CSR ``rows`` (in final order, float weights > 0) whose global orders are ``orders``."""
         rows = np.ascontiguousarray(rows, np.int64)
-        carrier = np.empty(0, WEIGHT_DTYPES[quant.bits])
-        out = K.layout(
+        out = lay_out(
             indptr, indices, values, rows, int(vocab_size), int(block_size), quant.levels, quant.units, quant.max_code,
-            carrier,
+            np.dtype(WEIGHT_DTYPES[quant.bits]), workers,
         )
         arrays = dict(zip(ARRAYS[:6], out))
         arrays["doc_order"] = np.ascontiguousarray(orders, np.int64)

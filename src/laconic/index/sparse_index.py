@@ -85,8 +85,12 @@ class SparseIndex:
         ids: list[str] | None = None,
         config: BuildConfig | None = None,
         show_progress: bool | None = None,
+        workers: int | None = None,
     ) -> SparseIndex:
         """Index ``vectors``; ids default to ``vectors.ids``, else ``"0".."n-1"``.
+
+        ``workers`` threads lay out the postings (default: all cores); the index is the
+        same whatever the count.
 
         Raises ValueError on duplicate ids and on negative or non-finite weights.
         """
@@ -98,7 +102,7 @@ class SparseIndex:
             raise ValueError(f"got {len(ids)} ids for {len(vectors)} vectors")
         check_ids(ids)
         show = len(vectors) >= 200_000 if show_progress is None else show_progress
-        segments = build_segments(vectors, config, 0, show)
+        segments = build_segments(vectors, config, 0, show, workers=_threads(workers))
         snap = _Snapshot(tuple(segments), IdTable.from_list(ids), np.zeros(len(ids), bool))
         return cls(vectors.vocab_size, config, snap)
 

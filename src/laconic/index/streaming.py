@@ -66,6 +66,7 @@ def build_files(
     bar = tqdm(total=len(files), desc="index shards", unit="file",
                disable=not (len(files) > 1 if show_progress is None else show_progress))
     pending: deque[tuple[Path, Future[list[Segment]]]] = deque()
+    per_shard = max(1, workers // max(1, min(workers, len(files))))  # threads: across shards first, then within
     with atomic_directory(output) as tmp, ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         writer = IndexWriter(tmp)
 
@@ -82,7 +83,7 @@ def build_files(
         for file in files:
             part, ids = _read_shard(file, n, vocab_size, seen)
             vocab_size = part.vocab_size
-            pending.append((file, pool.submit(build_segments, part, config, n)))
+            pending.append((file, pool.submit(build_segments, part, config, n, workers=per_shard)))
             id_parts.append(IdTable.from_list(ids))
             n += len(part)
             del part

@@ -10,20 +10,32 @@ from laconic.index.kernels.batch import (
     search_single,
 )
 from laconic.index.kernels.blocks import explain_docs
-from laconic.index.kernels.build import assign_to_seeds, drop_zeros, heaviest_terms, layout, to_csr
+from laconic.index.kernels.build import (
+    assign_to_seeds,
+    count_pairs,
+    count_terms,
+    drop_zeros,
+    heaviest_terms,
+    scatter_postings,
+    to_csr,
+    write_pairs,
+)
 
 __all__ = [
     "MODE_APPROXIMATE",
     "MODE_EXACT",
     "MODE_EXHAUSTIVE",
     "assign_to_seeds",
+    "count_pairs",
+    "count_terms",
     "drop_zeros",
     "explain_docs",
     "finish_heaps",
     "heaviest_terms",
-    "layout",
     "make_scratch",
     "search_batch",
+    "scatter_postings",
     "search_single",
     "to_csr",
+    "write_pairs",
 ]

@@ -65,42 +65,30 @@ def heaviest_terms(indptr: np.ndarray, indices: np.ndarray, codes: np.ndarray):
     return first, second
 
 
-@nb.njit(cache=True, nogil=True)
-def layout(
-    indptr: np.ndarray,
-    indices: np.ndarray,
-    values: np.ndarray,
-    rows: np.ndarray,
-    vocab_size: int,
-    block_size: int,
-    levels: np.ndarray,
-    units: np.ndarray,
-    max_code: int,
-    carrier: np.ndarray,
-):
-    """Group a segment's postings by (term, block, position), bound and encode each pair.
+# The layout is a counting sort by (term, position) cut into four kernels over
+# ranges (rows, then terms), so that Python can run the ranges on threads: every
+# kernel releases the GIL, and each range writes a disjoint part of the output.
+# Threads rather than numba's ``parallel=True``: the workqueue threading layer
+# aborts the process when two threads enter parallel regions at once, and the
+# streaming build already lays out shards on threads.
 
-    Returns ``term_ptr`` (V + 1, int64, into the pair arrays), ``term_blocks``
-    (u16 block id per (term, block) pair), ``term_max`` (u8 bound code per pair:
-    the first ``c >= 1`` with ``levels[c] >=`` the pair's largest weight),
-    ``pair_ptr`` (u32, pairs + 1, into the postings), ``post_doc`` (u8 position
-    inside the block) and ``post_w`` (dtype of ``carrier``): with ``max_code > 0``
-    the code ``round(w / units[c])`` clipped to ``[1, max_code]`` (a kept weight
-    is never rounded away), else the float weight. Two counting-sort passes,
-    O(nnz + V).
-    """
-    n = rows.size
-    df = np.zeros(vocab_size + 1, np.int64)
-    for p in range(n):
+
+@nb.njit(cache=True, nogil=True)
+def count_terms(indptr: np.ndarray, indices: np.ndarray, rows: np.ndarray, lo: int, hi: int, df: np.ndarray) -> None:
+    """``df[t]`` += postings of term ``t`` in positions ``[lo, hi)`` of the segment."""
+    for p in range(lo, hi):
         r = rows[p]
         for e in range(indptr[r], indptr[r + 1]):
-            df[indices[e] + 1] += 1
-    start = np.cumsum(df)  # start[t] = first posting of term t
-    nnz = start[vocab_size]
-    fill = start.copy()
-    pos_of = np.empty(nnz, np.int32)
-    weight = np.empty(nnz, np.float32)
-    for p in range(n):
+            df[indices[e]] += 1
+
+
+@nb.njit(cache=True, nogil=True)
+def scatter_postings(
+    indptr: np.ndarray, indices: np.ndarray, values: np.ndarray, rows: np.ndarray, lo: int, hi: int,
+    fill: np.ndarray, pos_of: np.ndarray, weight: np.ndarray,
+) -> None:
+    """File positions ``[lo, hi)`` term by term; ``fill[t]`` is where this range's next ``t`` goes."""
+    for p in range(lo, hi):
         r = rows[p]
         for e in range(indptr[r], indptr[r + 1]):
             t = indices[e]
@@ -108,9 +96,12 @@ def layout(
             fill[t] = j + 1
             pos_of[j] = p
             weight[j] = values[e]
-    # count (term, block) pairs
-    term_ptr = np.zeros(vocab_size + 1, np.int64)
-    for t in range(vocab_size):
+
+
+@nb.njit(cache=True, nogil=True)
+def count_pairs(start: np.ndarray, pos_of: np.ndarray, block_size: int, t0: int, t1: int, pairs: np.ndarray) -> None:
+    """``pairs[t + 1]`` = number of blocks term ``t`` occurs in, for ``t`` in ``[t0, t1)``."""
+    for t in range(t0, t1):
         prev = -1
         cnt = 0
         for j in range(start[t], start[t + 1]):
@@ -118,15 +109,26 @@ def layout(
             if b != prev:
                 cnt += 1
                 prev = b
-        term_ptr[t + 1] = term_ptr[t] + cnt
-    npairs = term_ptr[vocab_size]
-    term_blocks = np.empty(npairs, np.uint16)
-    term_max = np.empty(npairs, np.uint8)
-    pair_ptr = np.empty(npairs + 1, np.uint32)
-    post_doc = np.empty(nnz, np.uint8)
-    post_w = np.empty(nnz, carrier.dtype)
-    q = 0
-    for t in range(vocab_size):
+        pairs[t + 1] = cnt
+
+
+@nb.njit(cache=True, nogil=True)
+def write_pairs(
+    start: np.ndarray, pos_of: np.ndarray, weight: np.ndarray, block_size: int, t0: int, t1: int,
+    term_ptr: np.ndarray, levels: np.ndarray, units: np.ndarray, max_code: int,
+    term_blocks: np.ndarray, term_max: np.ndarray, pair_ptr: np.ndarray, post_doc: np.ndarray, post_w: np.ndarray,
+) -> None:
+    """Bound, encode and write the (term, block) pairs of terms ``[t0, t1)``.
+
+    ``term_blocks`` gets the u16 block id of each pair, ``term_max`` its u8 bound
+    code (the first ``c >= 1`` with ``levels[c] >=`` the pair's largest weight),
+    ``pair_ptr`` its first posting; ``post_doc`` the u8 position inside the
+    block and ``post_w``, with ``max_code > 0``, the code ``round(w / units[c])``
+    clipped to ``[1, max_code]`` (a kept weight is never rounded away), else the
+    float weight.
+    """
+    for t in range(t0, t1):
+        q = term_ptr[t]
         j = start[t]
         end = start[t + 1]
         while j < end:  # one (term, block) pair per iteration
@@ -150,8 +152,6 @@ def layout(
                     post_w[x] = weight[x]
             q += 1
             j = stop
-    pair_ptr[npairs] = nnz
-    return term_ptr, term_blocks, term_max, pair_ptr, post_doc, post_w
 
 
 @nb.njit(cache=True, nogil=True)
