@@ -65,12 +65,15 @@ def test_two_phase_curriculum_end_to_end(tiny_llama_dir, beir_dir, tmp_path):
     pairs = tmp_path / "pairs.jsonl"
     pairs.write_text("".join(json.dumps(p) + "\n" for p in _pairs(beir_dir, 0, TRAIN_PAIRS)))
 
-    # phase 1: weak pairs, in-batch negatives (full fine-tuning: a tiny model learns fast enough)
+    # phase 1: weak pairs, in-batch negatives (full fine-tuning: a tiny model learns fast enough).
+    # lr 2e-3: at 5e-3 the tiny model memorises the 300 pairs and held-out accuracy gains
+    # only ~0.005 with transformers 5.23 / tokenizers 0.23 (1e-3 to 3e-3 gain 0.05-0.12 on
+    # three held-out slices).
     _invoke(["train", "--preset", "laconic-1b-phase1", "--model", tiny_llama_dir, "--train-data", pairs,
              "--output-dir", tmp_path / "p1", "--max-steps", 80, "--batch-size", 16, "--grad-accumulation", 1,
-             "--lr", 5e-3, "--no-lora", "--warmup-ratio", 0, "--lambda-warmup-steps", 10, *TINY])
+             "--lr", 2e-3, "--no-lora", "--warmup-ratio", 0, "--lambda-warmup-steps", 10, *TINY])
     saved = json.loads((tmp_path / "p1" / "training_config.json").read_text())
-    assert (saved["passages_per_query"], saved["lambda_q"], saved["lr"], saved["lora"]) == (1, 5e-4, 5e-3, False)
+    assert (saved["passages_per_query"], saved["lambda_q"], saved["lr"], saved["lora"]) == (1, 5e-4, 2e-3, False)
     ranking = [r["ranking"] for r in read_metrics(tmp_path / "p1")]
     assert len(ranking) == 80
     assert sum(ranking[-10:]) / 10 < sum(ranking[:10]) / 10 - 0.1  # the loss falls
