@@ -130,7 +130,8 @@ def quantize_onnx(source: Path, target: Path) -> Path:
     ``reduce_range`` (7-bit weights): on x86 CPUs without VNNI (AVX2 only) ONNX
     Runtime's u8 x s8 kernel (VPMADDUBSW) saturates its 16-bit pair sums, and
     splade-tiny's top-10 overlap on SciFact fell to 0.88 there (0.97 with
-    ``reduce_range``). A graph is exported once and run on any CPU, so it is on always.
+    ``reduce_range``). A graph is exported once and run on any CPU, so it is on always;
+    on a VNNI CPU it costs splade-tiny 0.009 of overlap (0.964 -> 0.955, full SciFact).
     """
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
