@@ -90,10 +90,10 @@ def run_measured(cmd: list[str]) -> tuple[int, str, str, float, float, float]:
         seconds = time.perf_counter() - t0
         done.set()
         sampler.join()
-        proc.returncode = os.waitstatus_to_exitcode(status)
+        proc.returncode = rc = os.waitstatus_to_exitcode(status)  # reaped by wait4: Popen must not wait again
         out.seek(0)
         err.seek(0)
-        return proc.returncode, out.read(), err.read(), seconds, usage.ru_maxrss / 2**20, peak_anon[0] / 2**20
+        return rc, out.read(), err.read(), seconds, usage.ru_maxrss / 2**20, peak_anon[0] / 2**20
 
 
 def timed(index: SparseIndex, queries: SparseVectors, mode: str, params: SearchParams | None, n: int) -> tuple[float, float]:

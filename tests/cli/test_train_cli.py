@@ -67,7 +67,7 @@ def test_two_phase_curriculum_end_to_end(tiny_llama_dir, beir_dir, tmp_path):
 
     # phase 1: weak pairs, in-batch negatives (full fine-tuning: a tiny model learns fast enough).
     # lr 2e-3: at 5e-3 the tiny model memorises the 300 pairs and held-out accuracy gains
-    # only ~0.005 with transformers 5.23 / tokenizers 0.23 (1e-3 to 3e-3 gain 0.05-0.12 on
+    # only ~0.005 with transformers 5.23-5.24 / tokenizers 0.23 (1e-3 to 3e-3 gain 0.05-0.12 on
     # three held-out slices).
     _invoke(["train", "--preset", "laconic-1b-phase1", "--model", tiny_llama_dir, "--train-data", pairs,
              "--output-dir", tmp_path / "p1", "--max-steps", 80, "--batch-size", 16, "--grad-accumulation", 1,

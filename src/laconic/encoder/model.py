@@ -296,7 +296,8 @@ class SparseEncoder(nn.Module):
         parts = []
         was_training = self.training
         self.eval()  # no dropout while encoding, even mid-training
-        bar = tqdm(total=len(rows), desc=f"encode {'queries' if kind == 'query' else kind + 's'}", unit=kind[0], disable=not show_progress)
+        plural = "queries" if kind == "query" else f"{kind}s"
+        bar = tqdm(total=len(rows), desc=f"encode {plural}", unit=kind[0], disable=not show_progress)
         try:
             with _num_threads(threads), torch.inference_mode():
                 for lo, hi in spans:
