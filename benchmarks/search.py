@@ -31,6 +31,7 @@ for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUME
 
 import argparse  # noqa: E402
 import dataclasses  # noqa: E402
+import itertools  # noqa: E402
 import shlex  # noqa: E402
 import shutil  # noqa: E402
 import sys  # noqa: E402
@@ -41,7 +42,7 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from search_peers import BruteForce, LaconicSystem, SeismicSystem, System  # noqa: E402
+from search_peers import BmpSystem, BruteForce, LaconicSystem, SeismicSystem, System  # noqa: E402
 from search_report import Row, machine_info, render_report  # noqa: E402
 
 from laconic.sparse import SparseVectors  # noqa: E402
@@ -236,10 +237,13 @@ def seismic_build_kwargs(spec: str, docs: SparseVectors) -> dict:
     return kw
 
 
-def grid(spec: str, names: tuple[str, str], cast: tuple[type, type]) -> list[dict]:
-    """``"5,10,20x0.7,0.9"`` -> the cross product as a list of keyword dicts."""
-    a, b = spec.split("x")
-    return [{names[0]: cast[0](x), names[1]: cast[1](y)} for x in a.split(",") for y in b.split(",")]
+def grid(spec: str, names: tuple[str, ...], cast: tuple[type, ...]) -> list[dict]:
+    """``"5,10,20x0.7,0.9"`` -> the cross product as a list of keyword dicts (trailing factors optional)."""
+    parts = spec.split("x")
+    if not 1 <= len(parts) <= len(names):
+        raise SystemExit(f"grid {spec!r}: expected up to {len(names)} 'x'-separated lists ({', '.join(names)})")
+    axes = [[c(v) for v in part.split(",")] for part, c in zip(parts, cast)]
+    return [dict(zip(names, combo)) for combo in itertools.product(*axes)]
 
 
 def load_vectors(args: argparse.Namespace) -> tuple[SparseVectors, SparseVectors, str]:
@@ -270,12 +274,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--bf-latency-queries", type=int, default=50, help="brute force is slow: time fewer")
     ap.add_argument("--warmup", type=int, default=20)
     ap.add_argument("--repeats", type=int, default=3, help="timed batch runs (median)")
-    ap.add_argument("--systems", default="laconic,seismic", help="comma list, run in order (brute force always runs)")
+    ap.add_argument("--systems", default="laconic,seismic", help="comma list of laconic, seismic, bmp; run in order (brute force always runs)")
     ap.add_argument("--seismic-build", default="retain=0.1,max_fraction=6.0;retain=0.25,max_fraction=6.0",
                     help="';'-separated build configs of comma-separated kwargs (n_postings=3500,summary_energy=0.4, "
                          "or retain=FRACTION for n_postings as a share of all postings)")
     ap.add_argument("--seismic-grid", default="5,10,20,40,80x0.7,0.8,0.9,1.0", help="query_cut list x heap_factor list")
-    ap.add_argument("--laconic-grid", default="8,16,32,0x0.8,0.9,0.95,0.97,1.0", help="query_cut list x alpha list")
+    ap.add_argument("--bmp-grid", default="0.8,0.9,1.0x0.5,0.8,1.0", help="BMP alpha list x beta list")
+    ap.add_argument("--laconic-grid", default="8,16,32,0x0.8,0.9,0.95,0.97,1.0", help="query_cut list x alpha list [x candidates list]")
     ap.add_argument("--out", help="also write the markdown report here")
     ap.add_argument("--curve-queries", type=int, default=200,
                     help="queries timed one by one at every sweep point (p50/p99 of the recall-latency curves)")
@@ -317,6 +322,8 @@ def main(argv: list[str] | None = None) -> None:
                 run_seismic(bench, args, docs, queries, scratch)
             elif system == "laconic":
                 run_laconic(bench, args, queries, scratch)
+            elif system == "bmp":
+                run_bmp(bench, args, docs, queries, scratch)
             report()
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
@@ -338,6 +345,18 @@ def run_seismic(bench: Bench, args: argparse.Namespace, docs: SparseVectors, que
         sz.release()
 
 
+def run_bmp(bench: Bench, args: argparse.Namespace, docs: SparseVectors, queries: SparseVectors, scratch: Path) -> None:
+    """BMP where its 16-bit term ids can hold the collection's terms; otherwise a note says why not."""
+    if not BmpSystem.fits(docs):
+        bench.notes.append("BMP: not run. The collection uses more than 65,536 distinct terms and bmp keeps "
+                           "term ids in 16 bits (a 70k-term collection scored wrongly when tried).")
+        return
+    bm = BmpSystem(queries, args.k, scratch)
+    build_s = bench.build(bm)
+    bench.sweep(bm, grid(args.bmp_grid, ("alpha", "beta"), (float, float)), build_s)
+    bm.release()
+
+
 def run_laconic(bench: Bench, args: argparse.Namespace, queries: SparseVectors, scratch: Path) -> None:
     """Build once; time exact mode, then sweep approximate mode."""
     lc = LaconicSystem(queries, args.k, scratch)
@@ -346,7 +365,8 @@ def run_laconic(bench: Bench, args: argparse.Namespace, queries: SparseVectors, 
     lc.name = "laconic exact"
     bench.measure(lc, "mode=exact", build_s)
     bench.notes.append(f"laconic stats(): {lc.index.stats()}")
-    sweep_grid = [dict(mode="approximate", **p) for p in grid(args.laconic_grid, ("query_cut", "alpha"), (int, float))]
+    knobs = grid(args.laconic_grid, ("query_cut", "alpha", "candidates"), (int, float, int))
+    sweep_grid = [dict(mode="approximate", **p) for p in knobs]
     lc.name = "laconic approx"
     bench.sweep(lc, sweep_grid, build_s)
     lc.release()

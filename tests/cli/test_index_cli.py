@@ -56,6 +56,28 @@ def test_build_from_globbed_shards_info_and_search_vectors(shards):
     assert doc == want.ids[0][0] and float(score) == pytest.approx(float(want.scores[0][0]), rel=1e-5)
 
 
+def test_search_two_stage_flags_reach_the_index(shards):
+    tmp, docs, q = shards  # ~13 terms per query: a cut of 3 takes the two-stage path
+    out = tmp / "idx"
+    assert runner.invoke(app, ["index", "build", "--vectors", str(tmp / "docs.shard-*.npz"), "--output", str(out)]).exit_code == 0
+    run = tmp / "run.trec"
+    args = ["search", "--index", str(out), "--vectors", str(tmp / "queries.npz"), "--k", "3", "--run", str(run),
+            "--mode", "approximate", "--alpha", "1.0", "--query-cut", "3", "--candidates", "5"]
+    r = runner.invoke(app, args)
+    assert r.exit_code == 0, r.output
+    from laconic.index import SearchParams
+
+    want = SparseIndex.open(out).search(
+        q, k=3, mode="approximate", params=SearchParams(alpha=1.0, query_cut=3, candidates=5)
+    )
+    exact = SparseIndex.open(out).search(q, k=3)
+    got = [line.split()[2] for line in run.read_text().splitlines()]
+    assert got == [d for ids in want.ids for d in ids]
+    assert want.ids != exact.ids  # the flags changed the answer, so the comparison above means something
+    r = runner.invoke(app, [*args[:-2], "--candidates", "-1"])
+    assert r.exit_code != 0 and "candidates" in str(r.exception or r.output)
+
+
 def test_several_files_after_one_flag(shards):
     tmp, _, _ = shards
     out = tmp / "idx2"

@@ -35,7 +35,10 @@ def register(app: typer.Typer) -> None:
         k: int = typer.Option(1000, "--k", min=1, help="Depth of each retrieved list."),
         mode: str = typer.Option("exact", "--mode", help="Index search mode: exact or approximate."),
         alpha: Optional[float] = typer.Option(None, "--alpha", help="Approximate mode: block-skipping aggressiveness (1.0 safe)."),
-        query_cut: Optional[int] = typer.Option(None, "--query-cut", help="Approximate mode: heaviest query terms used for bounds."),
+        query_cut: Optional[int] = typer.Option(
+            None, "--query-cut", help="Approximate mode: gather candidates with this many heaviest query terms, rescore with all."
+        ),
+        candidates: Optional[int] = typer.Option(None, "--candidates", help="Approximate mode with --query-cut: documents rescored (default 10 x k)."),
         max_blocks: Optional[int] = typer.Option(None, "--max-blocks", help="Approximate mode: cap on blocks scored per query."),
         output_dir: Optional[Path] = typer.Option(
             None, "--output-dir", help="Where run.trec and report.json go (default runs/eval/<dataset>-<model>/)."
@@ -108,7 +111,7 @@ def register(app: typer.Typer) -> None:
 
             if not Path(model).exists() and "/" not in model:
                 raise InputError("model folder not found", path=model)
-            knobs = {"alpha": alpha, "query_cut": query_cut, "max_blocks": max_blocks}
+            knobs = {"alpha": alpha, "query_cut": query_cut, "candidates": candidates, "max_blocks": max_blocks}
             params = None
             if any(v is not None for v in knobs.values()):
                 from laconic.index import SearchParams

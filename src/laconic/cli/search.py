@@ -32,7 +32,10 @@ def search_command(
     k: int = typer.Option(10, "--k", "-k", min=1, help="Hits per query."),
     mode: str = typer.Option("exact", "--mode", help="exact | approximate."),
     alpha: float | None = typer.Option(None, "--alpha", help="Approximate: bound factor in (0, 1]."),
-    query_cut: int | None = typer.Option(None, "--query-cut", help="Approximate: heaviest query terms used for bounds."),
+    query_cut: int | None = typer.Option(
+        None, "--query-cut", help="Approximate: gather candidates with this many heaviest query terms, rescore with all."
+    ),
+    candidates: int | None = typer.Option(None, "--candidates", help="Approximate with --query-cut: documents rescored (default 10 x k)."),
     max_blocks: int | None = typer.Option(None, "--max-blocks", help="Approximate: blocks scored per segment."),
     threads: int | None = typer.Option(None, "--threads", min=1, help="CPU threads (default: all)."),
     run: Path | None = typer.Option(None, "--run", help="Write a TREC run file here (atomically)."),
@@ -51,7 +54,8 @@ def search_command(
     if vectors is None and model is None:
         raise InputError("--query and --queries need --model to encode them")
     params = SearchParams()
-    overrides = {n: v for n, v in (("alpha", alpha), ("query_cut", query_cut), ("max_blocks", max_blocks)) if v is not None}
+    knobs = (("alpha", alpha), ("query_cut", query_cut), ("candidates", candidates), ("max_blocks", max_blocks))
+    overrides = {n: v for n, v in knobs if v is not None}
     params = replace(params, **overrides)
     index = SparseIndex.open(index_dir)
     encoder = None

@@ -90,17 +90,25 @@ class SearchParams:
         alpha: visit a block only while ``alpha x upper bound >= k-th score``;
             1.0 is exact, lower is faster (0.9-1.0 useful; 0.95 kept
             recall@10 >= 0.99 on synthetic learned-sparse data).
-        query_cut: block bounds use only this many heaviest query terms
-            (0 = all); scores are still exact over all terms.
+        query_cut: for long queries (0 = off): a two-stage search that
+            gathers ``candidates`` documents with the query's ``query_cut``
+            heaviest terms, then rescores them with every term (returned
+            scores are exact dot products). 48-64 keeps recall@10 >= 0.99 on
+            300-term LACONIC-shaped queries (docs/BENCHMARKS.md). Each segment
+            then keeps forward rows in RAM (8 bytes per posting), built on the
+            first such query.
+        candidates: documents rescored per segment under ``query_cut``
+            (0 = 10 x k; never fewer than k).
         max_blocks: cap on blocks scored per segment per query (0 = none).
 
     Example:
-        >>> SearchParams(alpha=0.9, query_cut=12).query_cut
-        12
+        >>> SearchParams(alpha=0.8, query_cut=64).candidates
+        0
     """
 
     alpha: float = 0.95
     query_cut: int = 0
+    candidates: int = 0
     max_blocks: int = 0
 
     def __post_init__(self) -> None:
@@ -108,5 +116,7 @@ class SearchParams:
             raise ConfigError(f"alpha must be in (0, 1], got {self.alpha}")
         if self.query_cut < 0:
             raise ConfigError(f"query_cut must be >= 0, got {self.query_cut}")
+        if self.candidates < 0:
+            raise ConfigError(f"candidates must be >= 0, got {self.candidates}")
         if self.max_blocks < 0:
             raise ConfigError(f"max_blocks must be >= 0, got {self.max_blocks}")

@@ -30,6 +30,9 @@ DTYPES = {
     "units": np.float32,
 }
 WEIGHT_DTYPES = {8: np.uint8, 16: np.uint16, 32: np.float32}
+# what the kernels get instead of forward rows / a dense query array when the two-stage search cannot reach them
+NO_FORWARD = (np.zeros(1, np.int64), np.zeros(0, np.int32), np.zeros(0, np.float32))
+NO_DENSE = np.zeros(0, np.float32)
 N_LEVELS = 256  # term_max is a u8 code
 LEVEL_RANGE = 1000.0  # the bound levels span [max weight / LEVEL_RANGE, max weight] geometrically
 
@@ -121,6 +124,8 @@ class Segment:
         self.quant = quant
         self.seg = tuple(arrays[name] for name in ARRAYS)
         self._local = threading.local()
+        self._forward: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._forward_lock = threading.Lock()
 
     @classmethod
     def build(
@@ -166,6 +171,32 @@ class Segment:
             s = K.make_scratch(self.n_docs, self.block_size)
             self._local.buf = s
         return s
+
+    def forward(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Forward rows by position, ``(indptr i64, terms i32, weights f32)``, for ``query_cut`` search.
+
+        Derived from the postings on first use (one pass, ~1 s per 100M
+        postings) and kept in RAM, 8 bytes per posting; never saved, so the
+        index format and every index on disk stay as they are. Only the
+        two-stage long-query search reads them.
+        """
+        with self._forward_lock:
+            if self._forward is None:
+                self._forward = K.to_csr(self.seg, self.block_size, self.n_docs)
+            return self._forward
+
+    def forward_bytes(self) -> int:
+        """RAM held by forward rows (0 until a ``query_cut`` search builds them)."""
+        fwd = self._forward
+        return 0 if fwd is None else sum(int(a.nbytes) for a in fwd)
+
+    def dense_query(self) -> np.ndarray:
+        """This thread's zeroed float32 array of the vocabulary size (``search_cut`` leaves it zeroed)."""
+        qd = getattr(self._local, "qd", None)
+        if qd is None:
+            qd = np.zeros(self.arrays["term_ptr"].size - 1, np.float32)
+            self._local.qd = qd
+        return qd
 
     def dequantised(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """``(orders, indptr, indices, weights float32)`` of every position."""

@@ -26,7 +26,7 @@ from laconic.index.format import read_index, write_index
 from laconic.index.ids import IdTable
 from laconic.index.merge import merge_newest
 from laconic.index.results import SearchResults
-from laconic.index.segment import Segment
+from laconic.index.segment import NO_DENSE, NO_FORWARD, Segment
 from laconic.sparse import SparseVectors
 
 _MODES = {"exact": K.MODE_EXACT, "approximate": K.MODE_APPROXIMATE, "exhaustive": K.MODE_EXHAUSTIVE}
@@ -173,9 +173,10 @@ class SparseIndex:
     def warm_up(self) -> None:
         """Run one tiny query per mode so numba's compiled kernels are loaded before real traffic."""
         q = SparseVectors.from_dicts([{0: 1.0}], self.vocab_size)
-        for mode in ("exact", "approximate"):
-            self.search(q, k=1, mode=mode)
-            self.search(SparseVectors.concat([q, q]), k=1, mode=mode)
+        for mode, params in (("exact", None), ("approximate", None), ("approximate", SearchParams(query_cut=1))):
+            # query_cut=1 on a one-term query compiles the two-stage kernel without building forward rows
+            self.search(q, k=1, mode=mode, params=params)
+            self.search(SparseVectors.concat([q, q]), k=1, mode=mode, params=params)
 
     # ------------------------------------------------------------------ search
     def search(
@@ -221,13 +222,15 @@ class SparseIndex:
         sizes = np.zeros(nq, np.int64)
         q_ix = queries.indices
         q_w = queries.values
-        args = (_MODES[mode], float(params.alpha), int(params.query_cut), int(params.max_blocks))
+        cut = mode == "approximate" and params.query_cut > 0 and nq > 0 and int(queries.row_nnz().max()) > params.query_cut
+        candidates = max(k, min(params.candidates or 10 * k, len(snap.ids)))
+        args = (_MODES[mode], float(params.alpha), int(params.query_cut), candidates, int(params.max_blocks))
         n_threads = _threads(threads)
         if nq == 1 and (n_threads == 1 or len(snap.segments) == 1):
             for seg in snap.segments:
-                sizes[0] = _single(seg, q_ix, q_w, snap.deleted, k, args, hs[0], ho[0], int(sizes[0]))
+                sizes[0] = _single(seg, q_ix, q_w, snap.deleted, k, args, hs[0], ho[0], int(sizes[0]), cut)
         elif nq == 1:
-            self._single_parallel(snap, q_ix, q_w, k, args, n_threads, hs, ho, sizes)
+            self._single_parallel(snap, q_ix, q_w, k, args, n_threads, hs, ho, sizes, cut)
         elif nq > 1:
             prev = numba.get_num_threads()
             numba.set_num_threads(n_threads)
@@ -235,8 +238,8 @@ class SparseIndex:
                 chunks = min(nq, n_threads * 8)
                 for seg in snap.segments:
                     K.search_batch(
-                        queries.indptr, q_ix, q_w, seg.seg, seg.block_size, seg.n_docs, snap.deleted, k, *args,
-                        hs, ho, sizes, chunks,
+                        queries.indptr, q_ix, q_w, seg.seg, seg.forward() if cut else NO_FORWARD, seg.block_size,
+                        seg.n_docs, snap.deleted, k, *args, hs, ho, sizes, chunks,
                     )
             finally:
                 numba.set_num_threads(prev)
@@ -244,7 +247,7 @@ class SparseIndex:
         ids = [snap.ids.many(ho[i, : sizes[i]]) for i in range(nq)]
         return SearchResults(ids, [hs[i, : sizes[i]].copy() for i in range(nq)])
 
-    def _single_parallel(self, snap, q_ix, q_w, k, args, n_threads, hs, ho, sizes) -> None:
+    def _single_parallel(self, snap, q_ix, q_w, k, args, n_threads, hs, ho, sizes, cut) -> None:
         """One query, segments searched on ``n_threads`` threads (nogil kernels), heaps merged."""
         if self._pool is None or self._pool._max_workers < n_threads:  # noqa: SLF001
             self._pool = ThreadPoolExecutor(max_workers=n_threads, thread_name_prefix="laconic-search")
@@ -255,7 +258,7 @@ class SparseIndex:
             h_o = np.full(k, -1, np.int64)
             size = 0
             for seg in group:
-                size = _single(seg, q_ix, q_w, snap.deleted, k, args, h_s, h_o, size)
+                size = _single(seg, q_ix, q_w, snap.deleted, k, args, h_s, h_o, size, cut)
             return h_s[:size], h_o[:size]
 
         groups = [segs[i::n_threads] for i in range(min(n_threads, len(segs)))]
@@ -396,6 +399,7 @@ class SparseIndex:
             "bytes": comp,
             "total_bytes": total,
             "bytes_per_doc": total / max(live, 1),
+            "forward_bytes": sum(seg.forward_bytes() for seg in snap.segments),  # RAM only, see SearchParams.query_cut
         }
 
     def __repr__(self) -> str:
@@ -411,10 +415,12 @@ def _threads(threads: int | None) -> int:
     return min(int(threads), limit)
 
 
-def _single(seg: Segment, q_ix, q_w, deleted, k, args, hs, ho, size) -> int:
+def _single(seg: Segment, q_ix, q_w, deleted, k, args, hs, ho, size, cut: bool) -> int:
+    """One query over one segment; ``cut``: the two-stage path needs forward rows and a dense query array."""
+    fwd, qd = (seg.forward(), seg.dense_query()) if cut else (NO_FORWARD, NO_DENSE)
     return K.search_single(
-        q_ix, q_w, seg.seg, seg.block_size, seg.n_docs, deleted, k,
-        *args, hs, ho, size, seg.scratch(),
+        q_ix, q_w, seg.seg, fwd, seg.block_size, seg.n_docs, deleted, k,
+        *args, hs, ho, size, seg.scratch(), qd,
     )
 
 

@@ -1,14 +1,10 @@
-"""Approximate block-max search: the exact loop with three knobs that trade recall for work.
+"""Approximate block-max search: the exact loop with two knobs that trade recall for work.
 
-- ``query_cut``: block bounds use only the heaviest ``query_cut`` query terms
-  (each term costs a pass over its block list, the main cost of a query).
-  Visited blocks are still scored with every term, so returned scores are
-  exact dot products. (Adding the cut terms' largest block maxima to every
-  bound was tried: blocks holding none of the kept terms are never ranked, so
-  recall did not recover and it only cost time.)
 - ``alpha`` (0, 1]: a block is visited only while ``alpha x bound >= k-th
   score``; lower is faster and less exact (Seismic's ``heap_factor`` idea).
 - ``max_blocks``: a hard cap on blocks scored per segment (0 = none).
+
+The third knob, ``query_cut``, is a two-stage search of its own (``cut.py``).
 """
 
 from __future__ import annotations
@@ -37,7 +33,7 @@ LIST_GAIN = 8
 
 @nb.njit(cache=True, nogil=True)
 def search_approximate(
-    q_t, q_w, seg, block_size, deleted, k, hs, ho, size, scratch, alpha, query_cut, max_blocks
+    q_t, q_w, seg, block_size, deleted, k, hs, ho, size, scratch, alpha, max_blocks, pos_keys=False
 ) -> int:
     """Approximate top-k of one query over one segment (arguments as ``search_exact``).
 
@@ -52,12 +48,8 @@ def search_approximate(
     lo, hi, w = query_terms(q_t, q_w, seg[0])
     if lo.size == 0:
         return size
-    use = np.ones(lo.size, np.bool_)
-    if 0 < query_cut < lo.size:
-        use[:] = False
-        use[np.argsort(-w)[:query_cut]] = True
     ub[:] = 0.0
-    best = accumulate_bounds(lo, hi, w, use, seg, ub, cnt)
+    best = accumulate_bounds(lo, hi, w, seg, ub, cnt)
     if best <= 0:
         cnt[:] = 0
         return size
@@ -95,9 +87,11 @@ def search_approximate(
             else:
                 listed_from = -2  # decided: binary search to the end
         if listed_from >= 0:
-            size = score_listed_block(b, starts, pairs, weights, seg, block_size, deleted, acc, hs, ho, size, k)
+            size = score_listed_block(
+                b, starts, pairs, weights, seg, block_size, deleted, acc, hs, ho, size, k, pos_keys
+            )
         else:
-            size = score_block(b, lo, hi, w, seg, block_size, deleted, acc, hs, ho, size, k)
+            size = score_block(b, lo, hi, w, seg, block_size, deleted, acc, hs, ho, size, k, pos_keys)
         visited += 1
     if listed_from >= 0:
         for z in range(listed_from, n_ranked):

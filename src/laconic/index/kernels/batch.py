@@ -14,6 +14,7 @@ import numpy as np
 
 from laconic.index.kernels.approximate import search_approximate
 from laconic.index.kernels.blocks import N_BUCKETS
+from laconic.index.kernels.cut import search_cut
 from laconic.index.kernels.exact import search_exact
 from laconic.index.kernels.exhaustive import search_exhaustive
 from laconic.index.kernels.topk_heap import heap_sort_desc
@@ -25,13 +26,19 @@ MODE_EXHAUSTIVE = 2
 
 @nb.njit(cache=True, nogil=True, parallel=True)
 def search_batch(
-    q_indptr, q_indices, q_values, seg, block_size, n_docs, deleted,
-    k, mode, alpha, query_cut, max_blocks, hs, ho, sizes, n_chunks,
+    q_indptr, q_indices, q_values, seg, fwd, block_size, n_docs, deleted,
+    k, mode, alpha, query_cut, candidates, max_blocks, hs, ho, sizes, n_chunks,
 ) -> None:
-    """Search every query (CSR rows) over one segment; updates heap rows in place."""
+    """Search every query (CSR rows) over one segment; updates heap rows in place.
+
+    ``fwd`` (forward rows) and ``candidates`` matter only to ``query_cut > 0``
+    (``search_cut``); each chunk then owns a dense query array.
+    """
     nq = q_indptr.size - 1
+    cut = mode == MODE_APPROXIMATE and query_cut > 0
     for c in nb.prange(n_chunks):
         scratch = make_scratch(n_docs, block_size)
+        qd = np.zeros(seg[0].size - 1 if cut else 0, np.float32)
         for qi in range(c, nq, n_chunks):
             a = q_indptr[qi]
             b = q_indptr[qi + 1]
@@ -41,10 +48,15 @@ def search_batch(
                 sizes[qi] = search_exact(
                     q_t, q_w, seg, block_size, deleted, k, hs[qi], ho[qi], sizes[qi], scratch
                 )
+            elif cut:
+                sizes[qi] = search_cut(
+                    q_t, q_w, seg, fwd, block_size, deleted, k, hs[qi], ho[qi], sizes[qi],
+                    scratch, qd, alpha, query_cut, candidates, max_blocks,
+                )
             elif mode == MODE_APPROXIMATE:
                 sizes[qi] = search_approximate(
                     q_t, q_w, seg, block_size, deleted, k, hs[qi], ho[qi], sizes[qi],
-                    scratch, alpha, query_cut, max_blocks,
+                    scratch, alpha, max_blocks,
                 )
             else:
                 sizes[qi] = search_exhaustive(
@@ -54,16 +66,20 @@ def search_batch(
 
 @nb.njit(cache=True, nogil=True)
 def search_single(
-    q_t, q_w, seg, block_size, n_docs, deleted,
-    k, mode, alpha, query_cut, max_blocks, hs, ho, size, scratch,
+    q_t, q_w, seg, fwd, block_size, n_docs, deleted,
+    k, mode, alpha, query_cut, candidates, max_blocks, hs, ho, size, scratch, qd,
 ) -> int:
-    """One query over one segment with caller-owned scratch (the low-latency path)."""
+    """One query over one segment with caller-owned scratch and dense query array ``qd`` (the low-latency path)."""
     if mode == MODE_EXACT:
         return search_exact(q_t, q_w, seg, block_size, deleted, k, hs, ho, size, scratch)
+    if mode == MODE_APPROXIMATE and query_cut > 0:
+        return search_cut(
+            q_t, q_w, seg, fwd, block_size, deleted, k, hs, ho, size, scratch, qd,
+            alpha, query_cut, candidates, max_blocks,
+        )
     if mode == MODE_APPROXIMATE:
         return search_approximate(
-            q_t, q_w, seg, block_size, deleted, k, hs, ho, size, scratch,
-            alpha, query_cut, max_blocks,
+            q_t, q_w, seg, block_size, deleted, k, hs, ho, size, scratch, alpha, max_blocks,
         )
     return search_exhaustive(q_t, q_w, seg, block_size, deleted, n_docs, k, hs, ho, size)
 

@@ -45,8 +45,8 @@ def query_terms(q_t: np.ndarray, q_w: np.ndarray, term_ptr: np.ndarray):
 
 
 @nb.njit(cache=True, nogil=True)
-def accumulate_bounds(lo, hi, w, use, seg, ub, cnt) -> float:
-    """``ub[b] = sum_i w[i] * bound of term i in block b`` over terms flagged in ``use``; returns max(ub).
+def accumulate_bounds(lo, hi, w, seg, ub, cnt) -> float:
+    """``ub[b] = sum_i w[i] * bound of term i in block b`` over the query terms; returns max(ub).
 
     Also counts every query term's pairs per block into ``cnt[b + 1]`` (for
     ``fill_lists``). This pass touches every (term, block) pair of the query
@@ -58,14 +58,10 @@ def accumulate_bounds(lo, hi, w, use, seg, ub, cnt) -> float:
     levels = seg[7]
     for i in range(lo.size):
         wi = w[i]
-        if use[i]:
-            for j in range(lo[i], hi[i]):
-                b = term_blocks[j]
-                ub[b] += wi * levels[term_max[j]]
-                cnt[b + 1] += 1
-        else:
-            for j in range(lo[i], hi[i]):
-                cnt[term_blocks[j] + 1] += 1
+        for j in range(lo[i], hi[i]):
+            b = term_blocks[j]
+            ub[b] += wi * levels[term_max[j]]
+            cnt[b + 1] += 1
     best = 0.0
     for b in range(ub.size):
         if ub[b] > best:
@@ -119,14 +115,14 @@ def find_pair(term_blocks, lo, hi, b) -> int:
 
 
 @nb.njit(cache=True, nogil=True)
-def score_block(b, lo, hi, w, seg, block_size, deleted, acc, hs, ho, size, k) -> int:
+def score_block(b, lo, hi, w, seg, block_size, deleted, acc, hs, ho, size, k, pos_keys=False) -> int:
     """Score every document of block ``b`` exactly (binary searches) and offer it to the heap.
 
     For each query term, a binary search over its block ids finds its (term,
     block) pair; the pair's postings add ``w * code`` into ``acc`` (one slot
     per position; ``w`` times the pair's unit, once per pair). Terms are added in query order, as in the exhaustive
     oracle, so equal vectors get bit-identical scores. Returns the new heap
-    size; ``acc`` is left zeroed.
+    size; ``acc`` is left zeroed. ``pos_keys``: see ``offer_block``.
     """
     term_blocks = seg[1]
     term_max = seg[2]
@@ -141,12 +137,16 @@ def score_block(b, lo, hi, w, seg, block_size, deleted, acc, hs, ho, size, k) ->
             wi = w[i] * units[term_max[a]]
             for p in range(pair_ptr[a], pair_ptr[a + 1]):
                 acc[post_doc[p]] += wi * post_w[p]
-    return offer_block(b, block_size, acc, doc_order, deleted, hs, ho, size, k)
+    return offer_block(b, block_size, acc, doc_order, deleted, hs, ho, size, k, pos_keys)
 
 
 @nb.njit(cache=True, nogil=True, inline="always")
-def offer_block(b, block_size, acc, doc_order, deleted, hs, ho, size, k) -> int:
-    """Offer block ``b``'s scored documents (``acc``, left zeroed) to the heap, skipping deleted ones."""
+def offer_block(b, block_size, acc, doc_order, deleted, hs, ho, size, k, pos_keys) -> int:
+    """Offer block ``b``'s scored documents (``acc``, left zeroed) to the heap, skipping deleted ones.
+
+    Hits are keyed by global order, or by segment position when ``pos_keys``
+    (the candidate heap of ``search_cut``, which rescores positions).
+    """
     first = b * block_size
     for d in range(block_size):
         s = acc[d]
@@ -155,9 +155,10 @@ def offer_block(b, block_size, acc, doc_order, deleted, hs, ho, size, k) -> int:
             g = doc_order[first + d]
             if deleted[g]:
                 continue
+            key = first + d if pos_keys else g
             sc = np.float32(s)
-            if size < k or worse(hs[0], ho[0], sc, g):
-                size = heap_push(hs, ho, size, k, sc, g)
+            if size < k or worse(hs[0], ho[0], sc, key):
+                size = heap_push(hs, ho, size, k, sc, key)
     return size
 
 
@@ -235,7 +236,7 @@ def fill_lists(lo, hi, w, seg, keep, cnt):
 
 
 @nb.njit(cache=True, nogil=True)
-def score_listed_block(b, starts, pairs, weights, seg, block_size, deleted, acc, hs, ho, size, k) -> int:
+def score_listed_block(b, starts, pairs, weights, seg, block_size, deleted, acc, hs, ho, size, k, pos_keys=False) -> int:
     """``score_block`` over the block's own pair list (same sums, same order: bit-identical scores)."""
     pair_ptr = seg[3]
     post_doc = seg[4]
@@ -246,4 +247,4 @@ def score_listed_block(b, starts, pairs, weights, seg, block_size, deleted, acc,
         wq = weights[s]
         for p in range(pair_ptr[a], pair_ptr[a + 1]):
             acc[post_doc[p]] += wq * post_w[p]
-    return offer_block(b, block_size, acc, doc_order, deleted, hs, ho, size, k)
+    return offer_block(b, block_size, acc, doc_order, deleted, hs, ho, size, k, pos_keys)

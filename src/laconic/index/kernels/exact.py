@@ -27,7 +27,7 @@ def search_exact(q_t, q_w, seg, block_size, deleted, k, hs, ho, size, scratch) -
 
     ``scratch = (ub f32[n_blocks], order i32[n_blocks], starts i64[N_BUCKETS + 1],
     acc f32[block_size] zeroed)``. Returns the new heap size. Exact search is the
-    approximate loop with every knob off (alpha 1, no query cut, no block cap):
+    approximate loop with every knob off (alpha 1, no block cap):
     one loop to keep correct, and its pruning is already safe at those settings.
     """
-    return search_approximate(q_t, q_w, seg, block_size, deleted, k, hs, ho, size, scratch, 1.0, 0, 0)
+    return search_approximate(q_t, q_w, seg, block_size, deleted, k, hs, ho, size, scratch, 1.0, 0)
