@@ -145,6 +145,28 @@ def test_index_value_error_is_422(encoder):
         assert r.status_code == 422 and "k too large" in r.json()["error"]
 
 
+def test_approximate_requests_use_the_configured_two_stage_search(encoder):
+    """The service hands ServeConfig's knobs to a real SparseIndex; answers equal a direct call."""
+    from laconic.index import SearchParams, SparseIndex
+
+    texts = list(CORPUS.values())
+    docs = encoder.encode_documents(texts).with_ids(list(CORPUS))
+    index = SparseIndex.build(docs)
+    config = ServeConfig(batch_window_ms=1, alpha=1.0, query_cut=1, candidates=1)
+    queries = ["inverted index posting lists sparse", "vitamin bone density dense memory"]
+    want = index.search(encoder.encode_queries(queries), k=3, mode="approximate", params=config.search_params())
+    exact = index.search(encoder.encode_queries(queries), k=3)
+    assert want.ids != exact.ids  # one term and one candidate per query: a different answer
+    with TestClient(create_app(index, encoder, config)) as c:
+        body = c.post("/search", json={"queries": queries, "k": 3, "mode": "approximate"}).json()
+        assert [[h["id"] for h in hits] for hits in body["results"]] == want.ids
+        body = c.post("/search", json={"queries": queries, "k": 3}).json()
+        assert [[h["id"] for h in hits] for hits in body["results"]] == exact.ids
+    with pytest.raises(ConfigError, match="candidates"):
+        ServeConfig(candidates=-1)
+    assert ServeConfig(query_cut=1).search_params() == SearchParams(query_cut=1)
+
+
 def test_vectors_only_server(encoder):
     app = create_app(corpus_index(encoder), None)
     with TestClient(app) as c:

@@ -28,6 +28,11 @@ def serve(
     encode_threads: Optional[int] = typer.Option(None, help="Torch threads for encoding."),
     search_threads: Optional[int] = typer.Option(None, help="Threads per search call."),
     search_concurrency: int = typer.Option(4, help="Search calls running at once."),
+    alpha: float = typer.Option(0.95, help="Approximate requests: bound factor in (0, 1]."),
+    query_cut: int = typer.Option(
+        0, help="Approximate requests: gather candidates with this many heaviest query terms, rescore with all (48-64 for LACONIC)."
+    ),
+    candidates: int = typer.Option(0, help="Approximate requests with --query-cut: documents rescored (0: 10 x k)."),
     batch_window_ms: float = typer.Option(2.0, help="How long an encode request waits to batch with others."),
     max_batch: int = typer.Option(32, help="Texts per encoder forward pass."),
     query_cache: int = typer.Option(10_000, help="Query vectors kept in an LRU cache (0: off): a repeated query skips the encoder."),
@@ -54,6 +59,9 @@ def serve(
         encode_threads=encode_threads,
         search_threads=search_threads,
         search_concurrency=search_concurrency,
+        alpha=alpha,
+        query_cut=query_cut,
+        candidates=candidates,
         batch_window_ms=batch_window_ms,
         max_batch=max_batch,
         query_cache=query_cache,

@@ -179,6 +179,7 @@ def create_app(
         >>> uvicorn.run(app, host="127.0.0.1", port=8080)
     """
     config = config or ServeConfig()
+    search_params = config.search_params()
     registry = index if isinstance(index, IndexRegistry) else IndexRegistry(index, index_path, opener)
     service = Service(registry, encoder, config, documents)
 
@@ -248,7 +249,7 @@ def create_app(
         batch = queries[live]
         try:
             found = await service.run_search(
-                index.search, batch, k=request.k, mode=request.mode, threads=config.search_threads
+                index.search, batch, k=request.k, mode=request.mode, params=search_params, threads=config.search_threads
             )
         except (LaconicError, ValueError) as exc:  # the index rejected the query: the client's problem
             raise HTTPException(422, f"search rejected: {exc}") from exc

@@ -6,6 +6,7 @@ import json
 from dataclasses import asdict, dataclass, fields
 
 from laconic.errors import ConfigError
+from laconic.index.config import SearchParams
 
 
 @dataclass
@@ -27,6 +28,9 @@ class ServeConfig:
         encode_threads: torch intra-op threads for encoding (None: torch's default).
         search_threads: threads one search call may use (None: the index's default).
         search_concurrency: search calls that may run at once (each in its own thread).
+        alpha, query_cut, candidates: the ``SearchParams`` of requests with
+            ``"mode": "approximate"`` (see docs/knobs.md; ``query_cut`` 48-64 for
+            LACONIC's long queries).
         batch_window_ms: how long an encode request waits to share a forward pass with others.
         max_batch: texts per encoder forward pass.
         query_cache: query vectors kept in an LRU cache (0: off); a repeated query skips the encoder.
@@ -50,6 +54,9 @@ class ServeConfig:
     encode_threads: int | None = None
     search_threads: int | None = None
     search_concurrency: int = 4
+    alpha: float = 0.95
+    query_cut: int = 0
+    candidates: int = 0
     batch_window_ms: float = 2.0
     max_batch: int = 32
     query_cache: int = 10_000
@@ -70,6 +77,11 @@ class ServeConfig:
         bad = [name for name, ok in checks.items() if not ok]
         if bad:
             raise ConfigError(f"invalid serve settings: {', '.join(f'{n}={getattr(self, n)!r}' for n in bad)}")
+        self.search_params()  # raises ConfigError naming a bad alpha / query_cut / candidates
+
+    def search_params(self) -> SearchParams:
+        """The index knobs of approximate requests."""
+        return SearchParams(alpha=self.alpha, query_cut=self.query_cut, candidates=self.candidates)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
