@@ -97,6 +97,7 @@ def test_segments_threads_and_batches_agree(long_queries):
     assert index.stats()["forward_bytes"] == 0  # built by the first query_cut search, not before
     params = SearchParams(alpha=0.9, query_cut=8, candidates=40)
     batch = index.search(queries, k=10, mode="approximate", params=params, threads=2)
+    assert index.build_forward() == index.stats()["forward_bytes"]  # already built: nothing new
     assert index.stats()["forward_bytes"] == 8 * index.stats()["postings"] + 8 * (len(docs) + index.stats()["segments"])
     for threads in (1, 2):
         for i in range(len(queries)):

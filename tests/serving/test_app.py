@@ -157,7 +157,10 @@ def test_approximate_requests_use_the_configured_two_stage_search(encoder):
     want = index.search(encoder.encode_queries(queries), k=3, mode="approximate", params=config.search_params())
     exact = index.search(encoder.encode_queries(queries), k=3)
     assert want.ids != exact.ids  # one term and one candidate per query: a different answer
-    with TestClient(create_app(index, encoder, config)) as c:
+    fresh = SparseIndex.build(docs)
+    app = create_app(fresh, encoder, config)
+    assert fresh.stats()["forward_bytes"] > 0  # built at start, not by the first request
+    with TestClient(app) as c:
         body = c.post("/search", json={"queries": queries, "k": 3, "mode": "approximate"}).json()
         assert [[h["id"] for h in hits] for hits in body["results"]] == want.ids
         body = c.post("/search", json={"queries": queries, "k": 3}).json()

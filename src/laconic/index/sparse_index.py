@@ -178,6 +178,19 @@ class SparseIndex:
             self.search(q, k=1, mode=mode, params=params)
             self.search(SparseVectors.concat([q, q]), k=1, mode=mode, params=params)
 
+    def build_forward(self) -> int:
+        """Build every segment's forward rows now; returns their bytes.
+
+        ``SearchParams(query_cut=...)`` needs them and builds them on its first
+        search otherwise: one pass over the postings, ~3.5 s per 77M postings
+        on one core, 27 s at 1M LACONIC-shaped documents, 8 bytes per posting
+        of RAM. A service calls this at start so no request pays that pause.
+        """
+        snap = self._snap
+        for seg in snap.segments:
+            seg.forward()
+        return sum(seg.forward_bytes() for seg in snap.segments)
+
     # ------------------------------------------------------------------ search
     def search(
         self,

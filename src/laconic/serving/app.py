@@ -78,8 +78,8 @@ class Service:
         self.encode_pool = ThreadPoolExecutor(1, thread_name_prefix="laconic-encode")
         self.batchers: dict[str, MicroBatcher] = {}
         self._token_cache: dict[int, str] = {}
+        _prepare(encoder, config, registry.current.index)
         if encoder is not None:
-            _check_vocab(encoder, registry.current.index)
             kwargs: dict[str, Any] = {"batch_size": config.max_batch, "show_progress": False}
             if config.encode_threads is not None:
                 kwargs["threads"] = config.encode_threads
@@ -123,12 +123,15 @@ class Service:
         self.encode_pool.shutdown(wait=False, cancel_futures=True)
 
 
-def _check_vocab(encoder: Any, index: Any) -> None:
+def _prepare(encoder: Any, config: ServeConfig, index: Any) -> None:
+    """Check an index before it serves (vocabulary); with ``query_cut``, build its forward rows up front."""
     if encoder is not None and int(encoder.vocab_size) != int(index.vocab_size):
         raise ConfigError(
             f"encoder vocabulary ({encoder.vocab_size}) differs from the index's ({index.vocab_size}):"
             " was the index built with another model?"
         )
+    if config.query_cut > 0 and hasattr(index, "build_forward"):
+        index.build_forward()
 
 
 def _vectors_from_request(vectors: list[S.SparseVectorIn], vocab_size: int) -> SparseVectors:
@@ -360,7 +363,7 @@ def create_app(
         previous = registry.current.version
 
         def open_and_swap() -> Any:
-            return registry.reload(path, validate=partial(_check_vocab, encoder))
+            return registry.reload(path, validate=partial(_prepare, encoder, config))
 
         try:
             current = await asyncio.get_running_loop().run_in_executor(None, open_and_swap)
