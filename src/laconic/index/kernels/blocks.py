@@ -18,30 +18,36 @@ BOUND_SLACK = 1e-4  # relative float32 slack: a bound must never undercut a true
 
 
 @nb.njit(cache=True, nogil=True)
-def query_terms(q_t: np.ndarray, q_w: np.ndarray, term_ptr: np.ndarray):
-    """The query terms this segment holds: their pair ranges ``[lo, hi)`` and weights.
+def present_terms(q_t: np.ndarray, q_w: np.ndarray, term_ptr: np.ndarray) -> np.ndarray:
+    """Positions in ``q_t`` of the query terms this segment holds, in query order.
 
     Terms outside the vocabulary, absent from the segment or with weight <= 0
     are dropped (they cannot change any score).
     """
     vocab = term_ptr.size - 1
-    m = q_t.size
-    lo = np.empty(m, np.int64)
-    hi = np.empty(m, np.int64)
-    w = np.empty(m, np.float32)
+    keep = np.empty(q_t.size, np.int64)
     n = 0
-    for i in range(m):
+    for i in range(q_t.size):
         t = q_t[i]
-        if t < 0 or t >= vocab or not q_w[i] > 0:
-            continue
-        a = term_ptr[t]
-        b = term_ptr[t + 1]
-        if b > a:
-            lo[n] = a
-            hi[n] = b
-            w[n] = q_w[i]
+        if 0 <= t < vocab and q_w[i] > 0 and term_ptr[t + 1] > term_ptr[t]:
+            keep[n] = i
             n += 1
-    return lo[:n], hi[:n], w[:n]
+    return keep[:n]
+
+
+@nb.njit(cache=True, nogil=True)
+def query_terms(q_t: np.ndarray, q_w: np.ndarray, term_ptr: np.ndarray):
+    """The query terms this segment holds (``present_terms``): their pair ranges ``[lo, hi)`` and weights."""
+    idx = present_terms(q_t, q_w, term_ptr)
+    lo = np.empty(idx.size, np.int64)
+    hi = np.empty(idx.size, np.int64)
+    w = np.empty(idx.size, np.float32)
+    for j in range(idx.size):
+        t = q_t[idx[j]]
+        lo[j] = term_ptr[t]
+        hi[j] = term_ptr[t + 1]
+        w[j] = q_w[idx[j]]
+    return lo, hi, w
 
 
 @nb.njit(cache=True, nogil=True)

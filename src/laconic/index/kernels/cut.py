@@ -28,6 +28,7 @@ import numba as nb
 import numpy as np
 
 from laconic.index.kernels.approximate import search_approximate
+from laconic.index.kernels.blocks import present_terms
 from laconic.index.kernels.topk_heap import heap_push, worse
 
 
@@ -38,15 +39,8 @@ def heaviest_terms_of_query(q_t, q_w, term_ptr, m):
     Ties in weight go to the earlier query position (stable sort). All present
     terms are returned when there are at most ``m``.
     """
-    vocab = term_ptr.size - 1
-    present = np.empty(q_t.size, np.int64)
-    n = 0
-    for i in range(q_t.size):
-        t = q_t[i]
-        if 0 <= t < vocab and q_w[i] > 0 and term_ptr[t + 1] > term_ptr[t]:
-            present[n] = i
-            n += 1
-    present = present[:n]
+    present = present_terms(q_t, q_w, term_ptr)
+    n = present.size
     if n <= m:
         return present, n
     top = present[np.argsort(-q_w[present], kind="mergesort")[:m]]
