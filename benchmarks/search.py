@@ -366,7 +366,11 @@ def run_laconic(bench: Bench, args: argparse.Namespace, queries: SparseVectors, 
     bench.measure(lc, "mode=exact", build_s)
     bench.notes.append(f"laconic stats(): {lc.index.stats()}")
     knobs = grid(args.laconic_grid, ("query_cut", "alpha", "candidates"), (int, float, int))
-    sweep_grid = [dict(mode="approximate", **p) for p in knobs]
+    for p in knobs:  # candidates only matter with a query cut: one point per one-stage setting
+        if p["query_cut"] == 0:
+            p.pop("candidates", None)
+    unique = dict.fromkeys(tuple(p.items()) for p in knobs)
+    sweep_grid = [dict(mode="approximate", **dict(p)) for p in unique]
     lc.name = "laconic approx"
     bench.sweep(lc, sweep_grid, build_s)
     lc.release()
