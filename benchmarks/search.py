@@ -7,6 +7,9 @@ Peers, all over the same vectors:
 - **Seismic** (``pyseismic-lsr``, large-vocabulary variant): built the way a
   Python user does, from our CSR arrays; the dataset building is part of its
   build time. Knobs ``query_cut`` x ``heap_factor`` are swept.
+- **BMP** (``bmp``) where the collection's terms fit its 16-bit term ids, and
+  **PISA** (``pyterrier-pisa``, the ``pisa`` extra) with its rank-safe
+  algorithms over integer impacts.
 - **laconic exact** and **laconic approximate** (``SparseIndex``); the
   approximate knobs ``query_cut`` x ``alpha`` are swept.
 
@@ -42,7 +45,7 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from search_peers import BmpSystem, BruteForce, LaconicSystem, SeismicSystem, System  # noqa: E402
+from search_peers import PISA_ALGORITHMS, BmpSystem, BruteForce, LaconicSystem, PisaSystem, SeismicSystem, System  # noqa: E402
 from search_report import Row, machine_info, render_report  # noqa: E402
 
 from laconic.sparse import SparseVectors  # noqa: E402
@@ -274,12 +277,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--bf-latency-queries", type=int, default=50, help="brute force is slow: time fewer")
     ap.add_argument("--warmup", type=int, default=20)
     ap.add_argument("--repeats", type=int, default=3, help="timed batch runs (median)")
-    ap.add_argument("--systems", default="laconic,seismic", help="comma list of laconic, seismic, bmp; run in order (brute force always runs)")
+    ap.add_argument("--systems", default="laconic,seismic", help="comma list of laconic, seismic, bmp, pisa; run in order (brute force always runs)")
     ap.add_argument("--seismic-build", default="retain=0.1,max_fraction=6.0;retain=0.25,max_fraction=6.0",
                     help="';'-separated build configs of comma-separated kwargs (n_postings=3500,summary_energy=0.4, "
                          "or retain=FRACTION for n_postings as a share of all postings)")
     ap.add_argument("--seismic-grid", default="5,10,20,40,80x0.7,0.8,0.9,1.0", help="query_cut list x heap_factor list")
+    ap.add_argument("--pisa-algorithms", default=",".join(PISA_ALGORITHMS), help="PISA query algorithms to sweep")
     ap.add_argument("--bmp-grid", default="0.8,0.9,1.0x0.5,0.8,1.0", help="BMP alpha list x beta list")
+    ap.add_argument("--laconic-reorder", default="seeds",
+                    help="document orders to build laconic with, each its own system (comma list of seeds, bp, terms, none)")
     ap.add_argument("--laconic-grid", default="8,16,32,0x0.8,0.9,0.95,0.97,1.0", help="query_cut list x alpha list [x candidates list]")
     ap.add_argument("--out", help="also write the markdown report here")
     ap.add_argument("--curve-queries", type=int, default=200,
@@ -321,9 +327,14 @@ def main(argv: list[str] | None = None) -> None:
             if system == "seismic":
                 run_seismic(bench, args, docs, queries, scratch)
             elif system == "laconic":
-                run_laconic(bench, args, queries, scratch)
+                for reorder in args.laconic_reorder.split(","):
+                    run_laconic(bench, args, queries, scratch, reorder)
             elif system == "bmp":
                 run_bmp(bench, args, docs, queries, scratch)
+            elif system == "pisa":
+                run_pisa(bench, args, docs, queries, scratch)
+            else:
+                raise SystemExit(f"--systems: unknown system {system!r} (laconic, seismic, bmp, pisa)")
             report()
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
@@ -357,21 +368,43 @@ def run_bmp(bench: Bench, args: argparse.Namespace, docs: SparseVectors, queries
     bm.release()
 
 
-def run_laconic(bench: Bench, args: argparse.Namespace, queries: SparseVectors, scratch: Path) -> None:
-    """Build once; time exact mode, then sweep approximate mode."""
-    lc = LaconicSystem(queries, args.k, scratch)
+def run_pisa(bench: Bench, args: argparse.Namespace, docs: SparseVectors, queries: SparseVectors,
+             scratch: Path) -> None:
+    """PISA's rank-safe algorithms over one build; a note says so when pyterrier-pisa is not installed."""
+    try:
+        import pyterrier_pisa  # noqa: F401
+    except ImportError as e:
+        bench.notes.append(f"PISA: not run, pyterrier-pisa is not importable ({e}); `pip install -e '.[pisa]'`.")
+        return
+    ps = PisaSystem(queries, args.k, scratch)
+    build_s = bench.build(ps)
+    algorithms = args.pisa_algorithms.split(",")
+    unknown = set(algorithms) - set(PISA_ALGORITHMS)
+    if unknown:
+        raise SystemExit(f"--pisa-algorithms: unknown {sorted(unknown)}; choose from {', '.join(PISA_ALGORITHMS)}")
+    bench.notes.append(f"PISA: integer impacts max(1, round(100 w)), block_simdbp lists, block-max data over 64 "
+                       f"postings; {build_s:.1f} s to write its binary collection, compress and build the bounds.")
+    bench.sweep(ps, [{"algorithm": a} for a in algorithms], build_s)
+    ps.release()
+
+
+def run_laconic(bench: Bench, args: argparse.Namespace, queries: SparseVectors, scratch: Path, reorder: str) -> None:
+    """Build once (document order ``reorder``); time exact mode, then sweep approximate mode."""
+    lc = LaconicSystem(queries, args.k, scratch, reorder)
+    tag = "" if reorder == "seeds" else f" ({reorder})"
+    lc.name = f"laconic{tag}"
     build_s = bench.build(lc)
     lc.configure(mode="exact")
-    lc.name = "laconic exact"
+    lc.name = f"laconic exact{tag}"
     bench.measure(lc, "mode=exact", build_s)
-    bench.notes.append(f"laconic stats(): {lc.index.stats()}")
+    bench.notes.append(f"laconic{tag} stats(): {lc.index.stats()}")
     knobs = grid(args.laconic_grid, ("query_cut", "alpha", "candidates"), (int, float, int))
     for p in knobs:  # candidates only matter with a query cut: one point per one-stage setting
         if p["query_cut"] == 0:
             p.pop("candidates", None)
     unique = dict.fromkeys(tuple(p.items()) for p in knobs)
     sweep_grid = [dict(mode="approximate", **dict(p)) for p in unique]
-    lc.name = "laconic approx"
+    lc.name = f"laconic approx{tag}"
     bench.sweep(lc, sweep_grid, build_s)
     lc.release()
 

@@ -9,8 +9,10 @@ returns an (nq, k) int64 array of document row numbers, -1 padded).
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
+import shutil
 import sys
 import tempfile
 from contextlib import contextmanager
@@ -96,18 +98,19 @@ class BruteForce(System):
 
 # ------------------------------------------------------------------- Seismic
 @contextmanager
-def _capture_fd1():
-    """Collect what native code prints on fd 1 (Seismic's Rust side prints its reports there)."""
-    sys.stdout.flush()
-    saved = os.dup(1)
+def _capture_fd1(fd: int = 1):
+    """Collect what native code prints on ``fd`` (Seismic's Rust side prints its reports on 1, PISA on 2)."""
+    stream = sys.stdout if fd == 1 else sys.stderr
+    stream.flush()
+    saved = os.dup(fd)
     with tempfile.TemporaryFile() as tmp:
-        os.dup2(tmp.fileno(), 1)
+        os.dup2(tmp.fileno(), fd)
         buf = io.StringIO()
         try:
             yield buf
         finally:
-            sys.stdout.flush()
-            os.dup2(saved, 1)
+            stream.flush()
+            os.dup2(saved, fd)
             os.close(saved)
             tmp.seek(0)
             buf.write(tmp.read().decode(errors="replace"))
@@ -246,17 +249,133 @@ class BmpSystem(System):
         self.path.unlink(missing_ok=True)
 
 
+# ---------------------------------------------------------------------- PISA
+PISA_ALGORITHMS = ("maxscore", "block_max_maxscore", "block_max_wand")  # PISA's rank-safe dynamic pruning
+
+
+class PisaSystem(System):
+    """PISA (``pyterrier-pisa``): its block-max index over integer impacts, searched with its own pruning.
+
+    The collection goes to PISA as its uncompressed "binary collection"
+    (``inv.docs`` / ``inv.freqs`` / ``inv.sizes`` plus the term and document
+    lexicons), written here with numpy from our CSR arrays: that is what
+    pyterrier-pisa's ``toks_indexer`` writes too, but through a Python loop
+    over every posting, which would time Python rather than PISA. PISA then
+    compresses the lists (``block_simdbp``) and computes its block-max data
+    when the retriever is prepared; both are part of the build time.
+
+    Impacts are ``max(1, round(weight * scale))`` (pyterrier-pisa's default
+    scale, 100; its own indexer truncates, which would drop weights below
+    0.01) and queries are scaled the same way, so PISA ranks by the integer
+    dot product. Every algorithm is rank-safe over those integers, so recall
+    below 1 is the integer rounding. Knob: ``algorithm``. The searches go
+    through ``_pisathon.retrieve`` (the call pyterrier-pisa's transformer
+    makes) without its pandas frames, which would add milliseconds per query
+    that are not PISA's.
+    """
+
+    name = "PISA"
+
+    def __init__(self, queries: SparseVectors, k: int, scratch: Path, scale: float = 100.0) -> None:
+        super().__init__(queries, k)
+        import pyterrier_pisa
+
+        self.pp, self.scratch, self.scale = pyterrier_pisa, scratch, scale
+        # (query number, {term: weight}) as _pisathon takes them; PISA multiplies by nothing more
+        self.q_inputs = [(i, {f"{t:06d}": float(w) for t, w in zip(*(
+            a.tolist() for a in (queries.row(i)[0], np.maximum(1.0, np.rint(queries.row(i)[1] * scale)))))})
+            for i in range(self.n_queries)]
+        self.params = {"algorithm": "block_max_wand"}
+        self.threads = 1
+
+    def set_threads(self, threads: int) -> None:
+        self.threads = threads
+
+    def _write_collection(self, docs: SparseVectors, path: Path) -> None:
+        csc = docs.to_scipy().tocsc()
+        csc.sort_indices()
+        df = np.diff(csc.indptr)
+        used = np.flatnonzero(df)  # PISA's lexicon holds only the terms that occur
+        impacts = np.maximum(1, np.rint(csc.data * self.scale)).astype(np.uint32)
+        # each list is [length, entries...]: interleave the lengths with the postings of the used terms
+        starts = csc.indptr[used] + np.arange(len(used))
+        n = csc.nnz + len(used)
+        head = np.zeros(n, bool)
+        head[starts] = True
+        body = np.flatnonzero(~head)
+        with open(path / "inv.docs", "wb") as f_docs, open(path / "inv.freqs", "wb") as f_freqs:
+            f_docs.write(np.array([1, len(docs)], np.uint32).tobytes())
+            for out, payload in ((f_docs, csc.indices.astype(np.uint32)), (f_freqs, impacts)):
+                arr = np.empty(n, np.uint32)
+                arr[starts] = df[used]
+                arr[body] = payload
+                out.write(arr.tobytes())
+        lengths = np.add.reduceat(np.maximum(1, np.rint(docs.values * self.scale)), docs.indptr[:-1]) \
+            if docs.nnz else np.zeros(len(docs))
+        lengths[np.diff(docs.indptr) == 0] = 0
+        (path / "inv.sizes").write_bytes(np.concatenate([[len(docs)], lengths]).astype(np.uint32).tobytes())
+        (path / "fwd.terms").write_text("".join(f"{t:06d}\n" for t in used.tolist()))
+        (path / "fwd.documents").write_text("".join(f"{i}\n" for i in range(len(docs))))
+        for text, lex in (("fwd.terms", "fwd.termlex"), ("fwd.documents", "fwd.doclex")):
+            self.pp._pisathon.build_binlex(str(path / text), str(path / lex))
+        (path / "pt_meta.json").write_text(json.dumps({"type": "sparse_index", "format": "pisa",
+                                                        "package_hint": "pyterrier-pisa", "stemmer": "none"}))
+
+    def build(self, docs: SparseVectors) -> None:
+        if docs.vocab_size > 10**6:
+            raise ValueError("PisaSystem names terms with 6 digits")
+        self.path = self.scratch / "pisa"
+        shutil.rmtree(self.path, ignore_errors=True)
+        self.path.mkdir(parents=True)
+        with _capture_fd1(2), _capture_fd1(1):  # PISA prints a progress line per percent
+            self._write_collection(docs, self.path)
+            index = self.pp.PisaIndex(str(self.path), stemmer="none", stops="none", threads=self.threads)
+            self.retriever = index.quantized(num_results=self.k)  # compresses and builds the block-max data
+        self.ctx = self.retriever._ctxt
+        self._out = [np.empty(self.k * self.n_queries, t) for t in (np.int32, object, np.int32, np.float32)]
+
+    def _retrieve(self, inputs: list, threads: int) -> tuple[np.ndarray, np.ndarray, int]:
+        qidx, docnos, ranks, scores = self._out
+        size = self.pp._pisathon.retrieve(
+            self.ctx, self.params["algorithm"], inputs, k=self.k, threads=threads, query_weighted=1,
+            pretokenised=True, result_qidxs=qidx, result_docnos=docnos, result_ranks=ranks, result_scores=scores,
+        )
+        return qidx, docnos, size
+
+    def search_one(self, i: int) -> object:
+        return self._retrieve([self.q_inputs[i]], 1)
+
+    def search_batch(self, rows: slice, threads: int) -> np.ndarray:
+        idx = range(*rows.indices(self.n_queries))
+        qidx, docnos, size = self._retrieve([(j, self.q_inputs[i][1]) for j, i in enumerate(idx)], threads)
+        out = np.full((len(idx), self.k), -1, np.int64)
+        ranks = self._out[2]
+        for q, d, r in zip(qidx[:size].tolist(), docnos[:size].tolist(), ranks[:size].tolist()):
+            out[q, r] = int(d)
+        return out
+
+    def size_bytes(self) -> int:
+        """The compressed lists, block-max data and both lexicons: what a search reads (not the raw collection)."""
+        keep = [f for f in self.path.iterdir() if f.name.startswith("quantized") or f.name.endswith("lex")]
+        return sum(f.stat().st_size for f in keep)
+
+    def release(self) -> None:
+        self.retriever = self.ctx = None
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
 # ------------------------------------------------------------------- laconic
 class LaconicSystem(System):
     """``laconic.index.SparseIndex``, exact or approximate, saved to disk and reopened memory-mapped."""
 
     name = "laconic"
 
-    def __init__(self, queries: SparseVectors, k: int, scratch: Path) -> None:
+    def __init__(self, queries: SparseVectors, k: int, scratch: Path, reorder: str = "seeds") -> None:
         super().__init__(queries, k)
-        from laconic.index import SearchParams, SparseIndex  # lazy: the benchmark runs without it
+        from laconic.index import BuildConfig, SearchParams, SparseIndex  # lazy: the benchmark runs without it
 
         self.SparseIndex, self.SearchParams = SparseIndex, SearchParams
+        self.config = BuildConfig(reorder=reorder)
         self.scratch = scratch
         self.q_rows = [queries[i] for i in range(self.n_queries)]
         self.mode, self.search_params, self.threads = "exact", None, 1
@@ -268,7 +387,8 @@ class LaconicSystem(System):
         self.threads = threads
 
     def build(self, docs: SparseVectors) -> None:
-        self.index = self.SparseIndex.build(docs, ids=[str(i) for i in range(len(docs))], show_progress=False)
+        self.index = self.SparseIndex.build(docs, ids=[str(i) for i in range(len(docs))], config=self.config,
+                                            show_progress=False, workers=self.threads)
 
     def save_and_reopen(self) -> None:
         """Save (bytes on disk) and reopen memory-mapped, as a served index is used."""

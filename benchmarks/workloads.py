@@ -15,7 +15,9 @@ one markdown file (``--out``), each under its own heading:
 Peers in each run: scipy brute force (always, the recall oracle), laconic,
 Seismic (up to ``--seismic-max-docs`` documents: above that its build takes
 more time and memory than this machine has; the report says so), BMP (only
-where the collection's terms fit its 16-bit term ids; the report says so).
+where the collection's terms fit its 16-bit term ids; the report says so) and
+PISA (where ``pyterrier-pisa`` is installed, the ``pisa`` extra; otherwise the
+report says so).
 
 Example (the figures in docs/BENCHMARKS.md):
     python benchmarks/workloads.py --sizes 200000 --data-dir bench_data --out docs/bench/workloads.md
@@ -69,7 +71,7 @@ def run_search(name: str, workload: str, extra: list[str], args: argparse.Namesp
     systems = ["laconic"]
     if n_docs is None or n_docs <= args.seismic_max_docs:
         systems.append("seismic")
-    systems.append("bmp")
+    systems += ["bmp", "pisa"]
     cmd = [sys.executable, str(HERE / "search.py"), *extra, "--k", str(args.k), "--systems", ",".join(systems),
            "--seismic-build", args.seismic_build or SEISMIC_BUILD[workload], "--seismic-grid", SEISMIC_GRID,
            "--latency-queries", str(args.latency_queries), "--data-dir", str(args.data_dir), "--out", str(report)]

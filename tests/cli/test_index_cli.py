@@ -56,6 +56,22 @@ def test_build_from_globbed_shards_info_and_search_vectors(shards):
     assert doc == want.ids[0][0] and float(score) == pytest.approx(float(want.scores[0][0]), rel=1e-5)
 
 
+def test_reorder_flag_reaches_the_index_and_search_stays_exact(shards):
+    tmp, docs, q = shards
+    out = tmp / "idx-bp"
+    r = runner.invoke(app, ["index", "build", "--vectors", str(tmp / "docs.shard-*.npz"), "-o", str(out), "--reorder", "bp",
+                            "--block-size", "4", "--bits", "32"])
+    assert r.exit_code == 0, r.output
+    index = SparseIndex.open(out)
+    assert index.config.reorder == "bp"
+    scores = (q.to_scipy() @ docs.to_scipy().T).toarray()  # brute force over the input vectors
+    got = index.search(q, k=5)
+    for i in range(len(q)):
+        np.testing.assert_allclose(got.scores[i], np.sort(scores[i])[::-1][:5], rtol=1e-5)
+    r = runner.invoke(app, ["index", "build", "--vectors", str(tmp / "docs.shard-*.npz"), "-o", str(tmp / "x"), "--reorder", "best"])
+    assert r.exit_code != 0 and "reorder" in str(r.exception or r.output)
+
+
 def test_search_two_stage_flags_reach_the_index(shards):
     tmp, docs, q = shards  # ~13 terms per query: a cut of 3 takes the two-stage path
     out = tmp / "idx"

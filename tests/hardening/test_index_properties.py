@@ -26,7 +26,7 @@ configs = st.builds(
     BuildConfig,
     block_size=st.sampled_from([1, 4, 32]),
     weight_bits=st.sampled_from([8, 16, 32]),
-    reorder=st.sampled_from(["terms", "none"]),
+    reorder=st.sampled_from(["terms", "bp", "none"]),
     shards=st.integers(1, 3),
 )
 

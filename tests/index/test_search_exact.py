@@ -12,7 +12,7 @@ from index_oracle import assert_matches_oracle, oracle
 
 
 @pytest.mark.parametrize("bits", [8, 16, 32])
-@pytest.mark.parametrize("reorder", ["seeds", "terms", "none"])
+@pytest.mark.parametrize("reorder", ["seeds", "bp", "terms", "none"])
 def test_exact_equals_brute_force_realistic(realistic, bits, reorder):
     docs, queries = realistic
     index = SparseIndex.build(docs, config=BuildConfig(weight_bits=bits, reorder=reorder))
@@ -59,7 +59,7 @@ def test_ties_break_by_insertion_order_despite_reordering():
     rows = [{int(t): 1.0 for t in rng.choice(50, 5, replace=False)} for _ in range(300)]
     rows += [{7: 1.0, 8: 1.0}] * 40  # 40 identical documents: pure ties
     docs = SparseVectors.from_dicts(rows, vocab_size=50)
-    for reorder in ("seeds", "none"):
+    for reorder in ("seeds", "bp", "none"):
         index = SparseIndex.build(docs, config=BuildConfig(block_size=4, reorder=reorder))
         q = SparseVectors.from_dicts([{7: 1.0, 8: 1.0}], vocab_size=50)
         want_ids, _ = oracle(index, q, 15)

@@ -37,7 +37,7 @@ def build_command(
     output: Path = typer.Option(..., "--output", "-o", help="Index directory to write (atomically)."),
     bits: int = typer.Option(8, "--bits", help="Weight precision: 8, 16 or 32."),
     block_size: int = typer.Option(64, "--block-size", help="Documents per block (1-128)."),
-    reorder: str = typer.Option("seeds", "--reorder", help="Document clustering: seeds | terms | none."),
+    reorder: str = typer.Option("seeds", "--reorder", help="Document clustering: seeds | bp (bisection: smaller, faster index, slower build) | terms | none."),
     shards: int = typer.Option(1, "--shards", min=1, help="Split into at least this many segments (parallel single queries)."),
     batch_size: int = typer.Option(32, "--batch-size", min=1, help="Encoding batch size (with --model)."),
     threads: int | None = typer.Option(None, "--threads", min=1, help="Build threads (default: all cores)."),

@@ -8,6 +8,7 @@ import numba
 import numpy as np
 
 from laconic.index import kernels as K
+from laconic.index.bisection import bisection_order
 from laconic.index.config import BuildConfig
 from laconic.index.segment import Quantiser, Segment
 from laconic.sparse import SparseVectors
@@ -35,8 +36,15 @@ SEED_DOCS = 256  # documents per seed (cluster) in "seeds" clustering
 SEED_TERMS = 16  # heaviest terms per document used to compare it with the seeds
 
 
-def cluster_order(indptr: np.ndarray, indices: np.ndarray, codes: np.ndarray, how: str) -> np.ndarray:
-    """Row order in which documents are laid out (similar documents adjacent)."""
+def cluster_order(
+    indptr: np.ndarray, indices: np.ndarray, codes: np.ndarray, how: str, block_size: int = 64, workers: int = 1,
+    show_progress: bool = False,
+) -> np.ndarray:
+    """Row order in which documents are laid out (similar documents adjacent).
+
+    ``"bp"`` refines the ``"seeds"`` order by recursive graph bisection down to
+    single blocks (``laconic.index.bisection``).
+    """
     n = indptr.size - 1
     if how == "none" or n == 0:
         return np.arange(n, dtype=np.int64)
@@ -45,8 +53,13 @@ def cluster_order(indptr: np.ndarray, indices: np.ndarray, codes: np.ndarray, ho
         return np.lexsort((second, first)).astype(np.int64)  # stable: ties keep insertion order
     n_seeds = max(1, n // SEED_DOCS)
     seeds = np.sort(np.random.default_rng(0).choice(n, n_seeds, replace=False)).astype(np.int64)
-    assign = K.assign_to_seeds(indptr, indices, codes, seeds, SEED_TERMS, int(indices.max()) + 1 if indices.size else 1)
-    return np.lexsort((second, first, assign)).astype(np.int64)
+    vocab = int(indices.max()) + 1 if indices.size else 1
+    assign = K.assign_to_seeds(indptr, indices, codes, seeds, SEED_TERMS, vocab)
+    order = np.lexsort((second, first, assign)).astype(np.int64)
+    if how == "bp":
+        order = bisection_order(indptr, indices, order, vocab, block_size, workers, show_progress=show_progress,
+                                codes=codes)
+    return order
 
 
 MAX_SEGMENT_POSTINGS = 2**31  # pair_ptr is u32; half its range leaves room for uneven shards
@@ -84,7 +97,8 @@ def build_segments(
     low, high = (float(values.min()), float(values.max())) if values.size else (0.0, 0.0)
     quant = Quantiser.fit(config.weight_bits, low, high)
     bar.update(1)
-    rows = cluster_order(indptr, indices, values, config.reorder)
+    rows = cluster_order(indptr, indices, values, config.reorder, config.block_size,
+                         workers or numba.config.NUMBA_NUM_THREADS, show_progress)
     bar.update(1)
     bounds = shard_bounds(len(vectors), config, int(indices.size))
     bar.total = 2 + len(bounds)
