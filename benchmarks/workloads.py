@@ -12,7 +12,8 @@ one markdown file (``--out``), each under its own heading:
   ``--models`` (documents and all queries, 256 tokens), encoded once with
   ``laconic encode`` and cached under ``--data-dir``.
 
-Peers in each run: scipy brute force (always, the recall oracle), laconic,
+Peers in each run: scipy brute force (always, the recall oracle), laconic
+(built with the default document order and with ``reorder="bp"``),
 Seismic (up to ``--seismic-max-docs`` documents: above that its build takes
 more time and memory than this machine has; the report says so), BMP (only
 where the collection's terms fit its 16-bit term ids; the report says so) and
@@ -73,6 +74,7 @@ def run_search(name: str, workload: str, extra: list[str], args: argparse.Namesp
         systems.append("seismic")
     systems += ["bmp", "pisa"]
     cmd = [sys.executable, str(HERE / "search.py"), *extra, "--k", str(args.k), "--systems", ",".join(systems),
+           "--laconic-reorder", args.laconic_reorder,
            "--seismic-build", args.seismic_build or SEISMIC_BUILD[workload], "--seismic-grid", SEISMIC_GRID,
            "--latency-queries", str(args.latency_queries), "--data-dir", str(args.data_dir), "--out", str(report)]
     print("$", " ".join(cmd), flush=True)
@@ -106,6 +108,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--queries", type=int, default=1000, help="synthetic queries")
     ap.add_argument("--latency-queries", type=int, default=300)
     ap.add_argument("--k", type=int, default=10)
+    ap.add_argument("--laconic-reorder", default="seeds,bp", help="document orders laconic is built with (each its own system)")
     ap.add_argument("--seismic-max-docs", type=int, default=300_000)
     ap.add_argument("--seismic-build", help="Seismic build knobs for every workload (default: per workload, SEISMIC_BUILD)")
     ap.add_argument("--data-dir", type=Path, default=Path("bench_data"), help="caches: synthetic data, encodings, reports")

@@ -17,10 +17,11 @@ left and right documents are swapped in pairs while a swap still gains. A
 round without swaps ends the partition early. The halves become the next
 level's partitions (the Python driver, ``laconic.index.bisection``).
 Weights only choose the terms: each document takes part with its ``m``
-heaviest terms (``heaviest_rows``). On LACONIC-shaped and on real vectors
-64 terms gave as few (term, block) pairs as every term, or fewer, at a third
-to a fifth of the time (docs/BENCHMARKS.md): the light tail is noise to the
-clustering, and the heavy terms are the ones that set block bounds.
+heaviest terms (``heaviest_rows``). Measured (docs/BENCHMARKS.md): 64 terms
+left fewer (term, block) pairs than every term on the synthetic collections
+and 2% more on SciFact, at a third to a fifth of the time; the light tail is
+mostly noise to the clustering, and the heavy terms are the ones that set
+block bounds.
 """
 
 from __future__ import annotations
