@@ -203,7 +203,10 @@ class BmpSystem(System):
     wrapper's default, 100) and rounded, and query weights the same way.
     Knobs: ``alpha`` (block threshold factor) and ``beta`` (share of query
     weight kept). Collections using more than 65,536 distinct terms are
-    refused (``BmpSystem.fits``): BMP's term ids are 16-bit.
+    refused (``BmpSystem.fits``): BMP's term ids are 16-bit. BMP rescales
+    each query's weights to a coarse grid of its own (its scores do not change
+    when a query is multiplied by 10; docs/BENCHMARKS.md), which caps its
+    recall on learned-sparse queries.
     """
 
     name = "BMP"
