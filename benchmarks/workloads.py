@@ -74,7 +74,7 @@ def run_search(name: str, workload: str, extra: list[str], args: argparse.Namesp
         systems.append("seismic")
     systems += ["bmp", "pisa"]
     cmd = [sys.executable, str(HERE / "search.py"), *extra, "--k", str(args.k), "--systems", ",".join(systems),
-           "--laconic-reorder", args.laconic_reorder,
+           "--laconic-reorder", args.laconic_reorder, "--pisa-algorithms", args.pisa_algorithms,
            "--seismic-build", args.seismic_build or SEISMIC_BUILD[workload], "--seismic-grid", SEISMIC_GRID,
            "--latency-queries", str(args.latency_queries), "--data-dir", str(args.data_dir), "--out", str(report)]
     print("$", " ".join(cmd), flush=True)
@@ -109,6 +109,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--latency-queries", type=int, default=300)
     ap.add_argument("--k", type=int, default=10)
     ap.add_argument("--laconic-reorder", default="seeds,bp", help="document orders laconic is built with (each its own system)")
+    ap.add_argument("--pisa-algorithms", default="maxscore,block_max_maxscore,block_max_wand",
+                    help="PISA query algorithms to sweep (maxscore alone keeps 1M LACONIC-shaped runs short)")
     ap.add_argument("--seismic-max-docs", type=int, default=300_000)
     ap.add_argument("--seismic-build", help="Seismic build knobs for every workload (default: per workload, SEISMIC_BUILD)")
     ap.add_argument("--data-dir", type=Path, default=Path("bench_data"), help="caches: synthetic data, encodings, reports")
