@@ -376,12 +376,12 @@ def run_pisa(bench: Bench, args: argparse.Namespace, docs: SparseVectors, querie
     except ImportError as e:
         bench.notes.append(f"PISA: not run, pyterrier-pisa is not importable ({e}); `pip install -e '.[pisa]'`.")
         return
-    ps = PisaSystem(queries, args.k, scratch)
-    build_s = bench.build(ps)
     algorithms = args.pisa_algorithms.split(",")
     unknown = set(algorithms) - set(PISA_ALGORITHMS)
     if unknown:
         raise SystemExit(f"--pisa-algorithms: unknown {sorted(unknown)}; choose from {', '.join(PISA_ALGORITHMS)}")
+    ps = PisaSystem(queries, args.k, scratch)
+    build_s = bench.build(ps)
     bench.notes.append(f"PISA: integer impacts max(1, round(100 w)), block_simdbp lists, block-max data over 64 "
                        f"postings; {build_s:.1f} s to write its binary collection, compress and build the bounds.")
     bench.sweep(ps, [{"algorithm": a} for a in algorithms], build_s)

@@ -98,7 +98,7 @@ class BruteForce(System):
 
 # ------------------------------------------------------------------- Seismic
 @contextmanager
-def _capture_fd1(fd: int = 1):
+def _capture_fd(fd: int = 1):
     """Collect what native code prints on ``fd`` (Seismic's Rust side prints its reports on 1, PISA on 2)."""
     stream = sys.stdout if fd == 1 else sys.stderr
     stream.flush()
@@ -139,7 +139,7 @@ class SeismicSystem(System):
 
     def build(self, docs: SparseVectors) -> None:
         s = self.seismic
-        with _capture_fd1() as log:
+        with _capture_fd() as log:
             dataset = s.SeismicDatasetLV(dim=docs.vocab_size)
             dataset.add_documents_by_id(
                 [str(i) for i in range(len(docs))], docs.indices.astype(np.int64), docs.values, docs.indptr
@@ -150,14 +150,14 @@ class SeismicSystem(System):
 
     def memory_bytes(self) -> int:
         """Seismic's own space report ("Total: N Bytes")."""
-        with _capture_fd1() as out:
+        with _capture_fd() as out:
             self.index.print_space_usage_byte()
         m = re.search(r"Total:\s*(\d+)\s*Bytes", out.getvalue())
         return int(m.group(1)) if m else -1
 
     def disk_bytes(self) -> int:
         prefix = self.scratch / "seismic"
-        with _capture_fd1():
+        with _capture_fd():
             self.index.save(str(prefix))
         files = list(self.scratch.glob("seismic*"))
         size = sum(f.stat().st_size for f in files)
@@ -284,10 +284,12 @@ class PisaSystem(System):
         import pyterrier_pisa
 
         self.pp, self.scratch, self.scale = pyterrier_pisa, scratch, scale
-        # (query number, {term: weight}) as _pisathon takes them; PISA multiplies by nothing more
-        self.q_inputs = [(i, {f"{t:06d}": float(w) for t, w in zip(*(
-            a.tolist() for a in (queries.row(i)[0], np.maximum(1.0, np.rint(queries.row(i)[1] * scale)))))})
-            for i in range(self.n_queries)]
+        # (query number, {term: impact}) as _pisathon takes them; PISA multiplies by nothing more
+        self.q_inputs = []
+        for i in range(self.n_queries):
+            terms, weights = queries.row(i)
+            impacts = np.maximum(1.0, np.rint(weights * scale))
+            self.q_inputs.append((i, {f"{t:06d}": float(w) for t, w in zip(terms.tolist(), impacts.tolist())}))
         self.params = {"algorithm": "block_max_wand"}
         self.threads = 1
 
@@ -330,7 +332,7 @@ class PisaSystem(System):
         self.path = self.scratch / "pisa"
         shutil.rmtree(self.path, ignore_errors=True)
         self.path.mkdir(parents=True)
-        with _capture_fd1(2), _capture_fd1(1):  # PISA prints a progress line per percent
+        with _capture_fd(2), _capture_fd(1):  # PISA prints a progress line per percent
             self._write_collection(docs, self.path)
             index = self.pp.PisaIndex(str(self.path), stemmer="none", stops="none", threads=self.threads)
             self.retriever = index.quantized(num_results=self.k)  # compresses and builds the block-max data

@@ -23,13 +23,14 @@ BP_ITERATIONS = 10
 BP_TERMS = 64  # heaviest terms per document that take part (kernels/bisect.py says why)
 
 
-def _next_level(bounds: np.ndarray, block_size: int) -> np.ndarray:
-    """Every partition of two blocks or more, split at its block-aligned middle (``split_point``)."""
+def split_points(bounds: np.ndarray, block_size: int) -> np.ndarray:
+    """Each partition's block-aligned middle: its left half holds ``floor(blocks / 2)`` whole blocks.
+
+    A one-block partition gets its own start (nothing to split).
+    """
     a, b = bounds[:-1], bounds[1:]
     blocks = (b - a + block_size - 1) // block_size
-    mid = a + (blocks // 2) * block_size
-    cuts = np.concatenate([bounds, mid[blocks >= 2]])
-    return np.unique(cuts)
+    return a + (blocks // 2) * block_size
 
 
 def bisection_order(
@@ -73,7 +74,8 @@ def bisection_order(
                 # contiguous runs of partitions with about equal documents, one per worker
                 cuts = np.unique(np.searchsorted(np.cumsum(sizes), np.arange(1, workers) * n / workers, side="left"))
                 runs = [(int(x), int(y)) for x, y in zip(np.r_[0, cuts + 1], np.r_[cuts + 1, parts]) if y > x]
-                calls = [(perm, bounds, x, y, indptr, indices, block_size, iterations, *scratch[c])
+                mids = split_points(bounds, block_size)
+                calls = [(perm, bounds, mids, x, y, indptr, indices, iterations, *scratch[c])
                          for c, (x, y) in enumerate(runs)]
                 if pool is None or len(calls) == 1:
                     for args in calls:
@@ -81,7 +83,7 @@ def bisection_order(
                 else:
                     for f in [pool.submit(bisect_partitions, *args) for args in calls]:
                         f.result()
-                bounds = _next_level(bounds, block_size)
+                bounds = np.unique(np.concatenate([bounds, mids]))  # the halves are the next level's partitions
                 bar.update(1)
     finally:
         if pool is not None:

@@ -39,13 +39,6 @@ def _cost(d: float, n: float) -> float:
     return d * math.log2(n / (d + 1.0))
 
 
-@nb.njit(cache=True, nogil=True, inline="always")
-def split_point(a: int, b: int, block_size: int) -> int:
-    """The block-aligned middle of ``[a, b)``: the left half holds ``floor(blocks / 2)`` whole blocks."""
-    blocks = (b - a + block_size - 1) // block_size
-    return a + (blocks // 2) * block_size
-
-
 @nb.njit(cache=True, nogil=True)
 def _move(indptr, indices, r, src, dst) -> None:
     for e in range(indptr[r], indptr[r + 1]):
@@ -55,8 +48,10 @@ def _move(indptr, indices, r, src, dst) -> None:
 
 
 @nb.njit(cache=True, nogil=True)
-def bisect_partitions(perm, bounds, first, last, indptr, indices, block_size, iters, dl, dr, gl, gr, touched) -> int:
-    """Bisect partitions ``first .. last - 1`` (``perm[bounds[p]:bounds[p + 1]]``) in place; returns the swaps made.
+def bisect_partitions(perm, bounds, mids, first, last, indptr, indices, iters, dl, dr, gl, gr, touched) -> int:
+    """Bisect partitions ``first .. last - 1`` (``perm[bounds[p]:bounds[p + 1]]``, split at ``mids[p]``) in place.
+
+    Returns the swaps made. A partition whose middle is one of its ends is left as is.
 
     Scratch (one set per thread): ``dl``, ``dr`` int32 and ``gl``, ``gr``
     float64, all of vocabulary size, ``dl``/``dr`` zero on entry and left
@@ -67,7 +62,7 @@ def bisect_partitions(perm, bounds, first, last, indptr, indices, block_size, it
     for p in range(first, last):
         a = bounds[p]
         b = bounds[p + 1]
-        mid = split_point(a, b, block_size)
+        mid = mids[p]
         if mid <= a or mid >= b:
             continue
         nt = 0
