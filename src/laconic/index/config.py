@@ -29,8 +29,8 @@ class BuildConfig:
         reorder: ``"seeds"`` (default) groups documents around random seed
             documents, then by heaviest terms; ``"bp"`` refines that order by
             recursive graph bisection down to single blocks: measured at 200k
-            documents, an index 11-15% smaller and search 1.2-1.9x faster, for
-            a build 4-6x longer (docs/architecture-index.md, "Clustering"), so
+            documents, an index 11-15% smaller and search 1.4-1.6x faster, for
+            a build 3.6-5.6x longer (docs/architecture-index.md, "Clustering"), so
             it suits collections built once and searched often; ``"terms"``
             only by heaviest terms; ``"none"`` keeps insertion order.
         shards: split the collection into at least this many segments so a
