@@ -60,6 +60,21 @@ def craft(arr: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return out
 
 
+def flipped(data: bytearray, rel: str, rng: np.random.Generator) -> bytearray:
+    """``data`` with one byte xor-ed; in header.json, never a flip that leaves the same JSON
+    (whitespace turned into other whitespace is not damage, and opening it is right)."""
+    while True:
+        out = bytearray(data)
+        out[int(rng.integers(len(out)))] ^= int(rng.integers(1, 256))
+        if rel != "header.json":
+            return out
+        try:
+            if json.loads(out) != json.loads(data):
+                return out
+        except ValueError:  # not JSON (or not UTF-8) any more: damage
+            return out
+
+
 def rewrite_with_header(index_dir: Path, rel: str, arr: np.ndarray) -> None:
     """Save ``arr`` as ``rel`` and make header.json agree with it (size and CRC)."""
     target = index_dir / rel
@@ -95,7 +110,7 @@ def run(source: Path, work: Path, seed: int, cases: int) -> dict:
             rel = files[int(rng.integers(len(files)))]
             data = bytearray((target / rel).read_bytes())
             if kind == "flip" and data:
-                data[int(rng.integers(len(data)))] ^= int(rng.integers(1, 256))
+                data = flipped(data, rel, rng)
             else:
                 data = data[: int(rng.integers(len(data)))] if data else data
             (target / rel).write_bytes(bytes(data))

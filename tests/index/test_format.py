@@ -126,3 +126,43 @@ def test_swapped_array_is_caught_by_dtype_check(saved):
     (path / "header.json").write_text(json.dumps(header))
     with pytest.raises(IndexFormatError, match="post_w.npy.*header says"):
         SparseIndex.open(path)
+
+
+def _craft(path, rel: str, edit) -> None:
+    """Apply ``edit`` to one array and make the header agree (size, CRC): only the structural checks remain."""
+    import zlib
+
+    arr = np.load(path / rel)
+    edit(arr)
+    np.save(path / rel, arr)
+    header = json.loads((path / "header.json").read_text())
+    data = (path / rel).read_bytes()
+    header["files"][rel].update(bytes=len(data), crc32=zlib.crc32(data))
+    (path / "header.json").write_text(json.dumps(header))
+
+
+@pytest.mark.parametrize(
+    ("rel", "edit", "message"),
+    [
+        ("seg-0000/pair_base.npy", lambda a: a.__setitem__(1, a[1] + 1), "pair_base.npy: anchor disagrees"),
+        ("seg-0000/pair_base.npy", lambda a: a.__setitem__(1, a[1] + 65536), "pair_off.npy: pair pointers decrease"),
+        ("seg-0000/pair_base.npy", lambda a: a.__setitem__(-1, a[-1] - 65536), "pair_off.npy: pair pointers"),
+        ("seg-0000/pair_off.npy", lambda a: a.__setitem__(300, (int(a[299]) - 1) & 0xFFFF), "pair_off.npy: pair pointers decrease"),
+        ("seg-0000/pair_off.npy", lambda a: a.__setitem__(300, a[300] + 3), "post_doc.npy: positions"),
+    ],
+)
+def test_crafted_pair_pointers_are_refused_by_name(tmp_path, rel, edit, message):
+    """Anchors and 16-bit offsets whose checksums were recomputed: the decoded pointers are checked."""
+    rng = np.random.default_rng(0)
+    from laconic.sparse import SparseVectors
+
+    docs = SparseVectors.from_dicts(
+        [{int(t): 1.0 for t in rng.choice(400, 30, replace=False)} for _ in range(3000)], 400,
+        ids=[f"d{i}" for i in range(3000)],
+    )
+    path = tmp_path / "idx"
+    SparseIndex.build(docs, config=BuildConfig(block_size=16)).save(path)
+    assert np.load(path / "seg-0000" / "pair_base.npy").size >= 3  # several chunks of 256 pairs
+    _craft(path, rel, edit)
+    with pytest.raises(IndexCorruptError, match=message):
+        SparseIndex.open(path)

@@ -22,9 +22,39 @@ def test_layout_of_a_hand_worked_example():
         # term 0 is in both blocks, term 1 in block 1, term 2 in block 0
         np.testing.assert_array_equal(a["term_ptr"], [0, 2, 3, 4])
         np.testing.assert_array_equal(a["term_blocks"], [0, 1, 1, 0])
-        np.testing.assert_array_equal(a["pair_ptr"], [0, 2, 3, 5, 6])
+        # pair pointers [0, 2, 3, 5, 6]: below 2^16, so the low bits are the pointers; one anchor
+        np.testing.assert_array_equal(a["pair_off"], [0, 2, 3, 5, 6])
+        np.testing.assert_array_equal(a["pair_base"], [0])
         np.testing.assert_array_equal(a["post_doc"], [0, 1, 1, 0, 1, 0])
         np.testing.assert_array_equal(a["post_w"], np.float32([1.0, 2.0, 0.25, 3.0, 1.0, 0.5]))
+
+
+def _pointers(pair_off, pair_base):
+    """Full pair pointers, decoded the way docs/index-format.md says (independently of the kernels)."""
+    q = np.arange(pair_off.size)
+    base = pair_base[q // 256].astype(np.int64)
+    return base + ((pair_off.astype(np.int64) - base) % 65536)
+
+
+def test_pair_pointers_past_16_bits_decode_from_their_anchors():
+    # term 0 in all 76,800 documents (600 full blocks of 128 postings: pointers pass 2^16 at pair 512),
+    # term 1 in every 7th document: its pairs hold 18-19 postings each
+    n, block = 76_800, 128
+    rows = [{0: 1.0 + (d % 5), **({1: 0.5 + (d % 3)} if d % 7 == 0 else {})} for d in range(n)]
+    docs = SparseVectors.from_dicts(rows, vocab_size=2, ids=[f"d{d}" for d in range(n)])
+    config = BuildConfig(block_size=block, weight_bits=32, reorder="none")
+    for workers in (1, 3):
+        (seg,) = build_segments(docs, config, 0, workers=workers)
+        a = {name: np.asarray(arr) for name, arr in seg.arrays.items()}
+        ptr = _pointers(a["pair_off"], a["pair_base"])
+        per_block_t1 = [sum(1 for d in range(b * block, (b + 1) * block) if d % 7 == 0) for b in range(600)]
+        expected = np.concatenate([[0], 128 * np.arange(1, 601), n + np.cumsum(per_block_t1)])
+        np.testing.assert_array_equal(ptr, expected)
+        assert a["pair_base"].size == 1200 // 256 + 1 and a["pair_base"][2] == 65_536
+    index = SparseIndex.build(docs, config=config)
+    queries = SparseVectors.from_dicts([{0: 1.0}, {1: 1.0}, {0: 0.3, 1: 2.0}], vocab_size=2)
+    ids, scores = brute_force(queries, docs, 10)
+    assert_matches_oracle(index.search(queries, k=10, mode="exact"), ids, scores)
 
 
 @pytest.mark.parametrize("bits", [8, 16, 32])

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from index_oracle import assert_matches_oracle, oracle, zipf_topic_vectors
 
+from laconic.errors import IndexCorruptError
 from laconic.index import BuildConfig, SparseIndex
 from laconic.sparse import SparseVectors
 
@@ -59,12 +60,63 @@ def test_every_weight_is_kept_with_small_error(realistic, bits):
     assert np.all(np.abs(stored.values - docs.values) <= step / 2 + 1e-7)
 
 
+def _put(path, header: dict, rel: str, arr: np.ndarray) -> None:
+    np.save(path / rel, arr)
+    data = (path / rel).read_bytes()
+    header["files"][rel] = {"dtype": arr.dtype.str, "shape": [arr.size], "bytes": len(data), "crc32": zlib.crc32(data)}
+
+
+def _rewrite_as_version2(path) -> dict:
+    """Turn a saved version-3 index into what laconic wrote before version 3, independently of its
+    code: one u32 pointer per pair (``pair_ptr.npy``) instead of 16-bit offsets and anchors."""
+    header = json.loads((path / "header.json").read_text())
+    assert header["version"] == 3
+    for meta in header["segments"]:
+        seg = path / meta["name"]
+        off = np.load(seg / "pair_off.npy").astype(np.int64)
+        base = np.load(seg / "pair_base.npy")[np.arange(off.size) // 256]
+        _put(path, header, f"{meta['name']}/pair_ptr.npy", (base + (off - base) % 65536).astype(np.uint32))
+        for name in ("pair_off", "pair_base"):
+            (seg / f"{name}.npy").unlink()
+            del header["files"][f"{meta['name']}/{name}.npy"]
+    header["version"] = 2
+    (path / "header.json").write_text(json.dumps(header))
+    return header
+
+
+def test_version2_index_opens_searches_the_same_and_saves_as_version3(tmp_path, realistic):
+    docs, queries = realistic
+    built = SparseIndex.build(docs, config=BuildConfig(weight_bits=8, shards=2))
+    built.save(tmp_path / "v2")
+    _rewrite_as_version2(tmp_path / "v2")
+    opened = SparseIndex.open(tmp_path / "v2", verify=True)
+    for mode in ("exact", "approximate"):
+        a, b = built.search(queries, k=10, mode=mode), opened.search(queries, k=10, mode=mode)
+        assert a.ids == b.ids and all(np.array_equal(x, y) for x, y in zip(a.scores, b.scores))
+    opened.save(tmp_path / "v3")
+    assert json.loads((tmp_path / "v3" / "header.json").read_text())["version"] == 3
+    again = SparseIndex.open(tmp_path / "v3", verify=True)
+    a, b = built.search(queries, k=10), again.search(queries, k=10)
+    assert a.ids == b.ids and all(np.array_equal(x, y) for x, y in zip(a.scores, b.scores))
+
+
+def test_version2_pointer_array_of_the_wrong_length_is_refused(tmp_path, realistic):
+    docs, _ = realistic
+    SparseIndex.build(docs).save(tmp_path / "v2")
+    header = _rewrite_as_version2(tmp_path / "v2")
+    ptr = np.load(tmp_path / "v2" / "seg-0000" / "pair_ptr.npy")
+    _put(tmp_path / "v2", header, "seg-0000/pair_ptr.npy", ptr[:-1])
+    (tmp_path / "v2" / "header.json").write_text(json.dumps(header))
+    with pytest.raises(IndexCorruptError, match=r"pair_ptr\.npy.*pointers for"):
+        SparseIndex.open(tmp_path / "v2")
+
+
 def _rewrite_as_version1(path, bits: int) -> np.ndarray:
-    """Turn a saved 32-bit version-2 index into what laconic 1.x wrote, independently of its code:
+    """Turn a saved 32-bit version-3 index into what laconic 1.x wrote, independently of its code:
     one linear scale per segment, ``term_max = ceil(max code x ub_mult)``, no levels/units files.
     Returns the float weights the version-1 index stores, per segment position (CSR values order)."""
-    header = json.loads((path / "header.json").read_text())
-    assert header["version"] == 2 and len(header["segments"]) == 1
+    header = _rewrite_as_version2(path)
+    assert len(header["segments"]) == 1
     seg = path / "seg-0000"
     w = np.load(seg / "post_w.npy")
     pair_ptr = np.load(seg / "pair_ptr.npy").astype(np.int64)
@@ -105,9 +157,9 @@ def test_version1_index_opens_and_searches_exactly(tmp_path, realistic, bits):
     stored = opened.vectors()
     assert np.isclose(np.sort(stored.values), np.sort(expected), rtol=1e-6).all()
     assert_matches_oracle(opened.search(queries, k=10), *oracle(opened, queries, 10))
-    opened.save(tmp_path / "v2")  # saving writes version 2, same results
-    again = SparseIndex.open(tmp_path / "v2")
-    assert json.loads((tmp_path / "v2" / "header.json").read_text())["version"] == 2
+    opened.save(tmp_path / "v3")  # saving writes version 3, same results
+    again = SparseIndex.open(tmp_path / "v3")
+    assert json.loads((tmp_path / "v3" / "header.json").read_text())["version"] == 3
     a, b = opened.search(queries, k=10), again.search(queries, k=10)
     assert a.ids == b.ids and all(np.array_equal(x, y) for x, y in zip(a.scores, b.scores))
 

@@ -62,7 +62,7 @@ def cluster_order(
     return order
 
 
-MAX_SEGMENT_POSTINGS = 2**31  # pair_ptr is u32; half its range leaves room for uneven shards
+MAX_SEGMENT_POSTINGS = 2**31  # bounds one segment's build memory (~10 bytes per posting in flight)
 
 
 def shard_bounds(n: int, config: BuildConfig, nnz: int = 0) -> list[tuple[int, int]]:

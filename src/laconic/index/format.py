@@ -23,12 +23,16 @@ from laconic.errors import IndexCorruptError, IndexFormatError
 from laconic.index import validate
 from laconic.index.config import BuildConfig
 from laconic.index.ids import IdTable
+from laconic.index.kernels.pairs import from_pointers, n_anchors
 from laconic.index.segment import ARRAYS, DTYPES, WEIGHT_DTYPES, Quantiser, Segment, SourceFile
 from laconic.storage import atomic_directory
 
 FORMAT_NAME = "laconic.index"
-FORMAT_VERSION = 2
-READABLE_VERSIONS = (1, 2)  # version 1: one linear scale per segment, no levels/units files
+FORMAT_VERSION = 3
+# version 1: one linear scale per segment, no levels/units files; versions 1-2: u32 pair_ptr, no pair_off/pair_base
+READABLE_VERSIONS = (1, 2, 3)
+# what versions 1 and 2 stored per segment (version 1: the first seven)
+_V2_ARRAYS = ("term_ptr", "term_blocks", "term_max", "pair_ptr", "post_doc", "post_w", "doc_order", "levels", "units")
 HEADER = "header.json"
 _CHUNK = 1 << 22
 
@@ -228,11 +232,13 @@ def read_index(path: str | Path, verify: bool = False, checksums: bool = True) -
             bits = int(meta["weight_bits"])
             if bits not in WEIGHT_DTYPES:
                 raise IndexCorruptError(f"{path / HEADER}: segment {meta['name']}: weight_bits {bits}")
-            stored = ARRAYS if version == 2 else ARRAYS[:7]
+            stored = ARRAYS if version == 3 else _V2_ARRAYS if version == 2 else _V2_ARRAYS[:7]
             arrays = {
-                name: load(f"{meta['name']}/{name}.npy", WEIGHT_DTYPES[bits] if name == "post_w" else DTYPES[name])
+                name: load(f"{meta['name']}/{name}.npy", _stored_dtype(name, bits))
                 for name in stored
             }
+            if version < 3:
+                _split_pair_pointers(path / meta["name"], arrays)
             if version == 1:
                 quant = _version1_quantiser(path, meta, bits)
                 arrays.update(levels=quant.levels, units=quant.units)
@@ -241,16 +247,33 @@ def read_index(path: str | Path, verify: bool = False, checksums: bool = True) -
             if arrays["term_ptr"].size != vocab_size + 1:
                 raise IndexCorruptError(f"{path / meta['name'] / 'term_ptr.npy'}: does not match vocab_size {vocab_size}")
             n_pairs, n_post = arrays["term_blocks"].size, arrays["post_doc"].size
-            if arrays["term_max"].size != n_pairs or arrays["pair_ptr"].size != n_pairs + 1 or arrays["post_w"].size != n_post:
-                raise IndexCorruptError(f"{path / meta['name']}: array lengths disagree (pairs, postings)")
+            if (arrays["term_max"].size != n_pairs or arrays["pair_off"].size != n_pairs + 1
+                    or arrays["pair_base"].size != n_anchors(n_pairs) or arrays["post_w"].size != n_post):
+                raise IndexCorruptError(f"{path / meta['name']}: array lengths disagree (pairs, anchors, postings)")
             validate.check_segment(path, meta, arrays, seen)
-            mapped = {name: sources.get(f"{meta['name']}/{name}.npy") for name in stored}
+            mapped = {name: sources.get(f"{meta['name']}/{name}.npy") for name in ARRAYS}
             segments.append(Segment(arrays, int(meta["n_docs"]), int(meta["block_size"]), quant, mapped))
     except (KeyError, TypeError, ValueError) as exc:
         if isinstance(exc, IndexFormatError):
             raise
         raise IndexFormatError(f"{path / HEADER}: malformed header ({type(exc).__name__}: {exc})") from exc
     return dict(vocab_size=vocab_size, config=config, segments=segments, ids=ids, deleted=deleted, header=header)
+
+
+def _stored_dtype(name: str, bits: int) -> Any:
+    return WEIGHT_DTYPES[bits] if name == "post_w" else np.uint32 if name == "pair_ptr" else DTYPES[name]
+
+
+def _split_pair_pointers(where: Path, arrays: dict[str, np.ndarray]) -> None:
+    """Versions 1-2 kept a u32 pointer per pair: derive version 3's offsets and anchors in RAM
+    (2 bytes per pair; the index searches as before, and ``save`` writes version 3)."""
+    ptr = arrays.pop("pair_ptr")
+    if ptr.size != arrays["term_blocks"].size + 1:
+        raise IndexCorruptError(f"{where / 'pair_ptr.npy'}: {ptr.size} pointers for {arrays['term_blocks'].size} pairs")
+    try:
+        arrays["pair_off"], arrays["pair_base"] = from_pointers(ptr)
+    except ValueError as exc:
+        raise IndexCorruptError(f"{where / 'pair_ptr.npy'}: {exc}") from None
 
 
 def _version1_quantiser(path: Path, meta: dict[str, Any], bits: int) -> Quantiser:

@@ -22,6 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from laconic.index import kernels as K
+from laconic.index.kernels.pairs import n_anchors
 
 
 def balanced_cuts(cumulative: np.ndarray, parts: int) -> np.ndarray:
@@ -60,7 +61,8 @@ def lay_out(
     post_dtype: np.dtype,
     workers: int = 1,
 ) -> tuple[np.ndarray, ...]:
-    """``(term_ptr, term_blocks, term_max, pair_ptr, post_doc, post_w)`` of CSR ``rows`` (docs/index-format.md)."""
+    """``(term_ptr, term_blocks, term_max, pair_off, pair_base, post_doc, post_w)`` of CSR ``rows``
+    (docs/index-format.md)."""
     n = rows.size
     row_nnz = (indptr[rows + 1] - indptr[rows]) if n else np.zeros(0, np.int64)
     row_cuts = balanced_cuts(np.cumsum(row_nnz), max(1, workers))
@@ -87,16 +89,17 @@ def lay_out(
         npairs = int(term_ptr[-1])
         term_blocks = np.empty(npairs, np.uint16)
         term_max = np.empty(npairs, np.uint8)
-        pair_ptr = np.empty(npairs + 1, np.uint32)
+        pair_off = np.empty(npairs + 1, np.uint16)
+        pair_base = np.empty(n_anchors(npairs), np.int64)
         post_doc = np.empty(nnz, np.uint8)
         post_w = np.empty(nnz, post_dtype)
         _run(pool, K.write_pairs, [
             (start, pos_of, weight, block_size, t0, t1, term_ptr, levels, units, max_code,
-             term_blocks, term_max, pair_ptr, post_doc, post_w)
+             term_blocks, term_max, pair_off, pair_base, post_doc, post_w)
             for t0, t1 in terms
         ])
-        pair_ptr[npairs] = nnz
+        K.set_pair_start(pair_off, pair_base, npairs, nnz)  # the end sentinel
     finally:
         if pool is not None:
             pool.shutdown()
-    return term_ptr, term_blocks, term_max, pair_ptr, post_doc, post_w
+    return term_ptr, term_blocks, term_max, pair_off, pair_base, post_doc, post_w

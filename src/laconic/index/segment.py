@@ -18,12 +18,14 @@ from laconic.index import kernels as K
 from laconic.index.layout import lay_out
 
 # name -> dtype of every array a segment holds ("post_w" depends on weight_bits)
-ARRAYS = ("term_ptr", "term_blocks", "term_max", "pair_ptr", "post_doc", "post_w", "doc_order", "levels", "units")
+ARRAYS = ("term_ptr", "term_blocks", "term_max", "pair_off", "post_doc", "post_w", "doc_order", "levels", "units",
+          "pair_base")
 DTYPES = {
     "term_ptr": np.int64,
     "term_blocks": np.uint16,
     "term_max": np.uint8,
-    "pair_ptr": np.uint32,
+    "pair_off": np.uint16,
+    "pair_base": np.int64,
     "post_doc": np.uint8,
     "doc_order": np.int64,
     "levels": np.float32,
@@ -146,7 +148,7 @@ class Segment:
             indptr, indices, values, rows, int(vocab_size), int(block_size), quant.levels, quant.units, quant.max_code,
             np.dtype(WEIGHT_DTYPES[quant.bits]), workers,
         )
-        arrays = dict(zip(ARRAYS[:6], out))
+        arrays = dict(zip(("term_ptr", "term_blocks", "term_max", "pair_off", "pair_base", "post_doc", "post_w"), out))
         arrays["doc_order"] = np.ascontiguousarray(orders, np.int64)
         arrays["levels"] = quant.levels
         arrays["units"] = quant.units

@@ -30,9 +30,10 @@ _SEGMENT_MESSAGES = {
     C.TERM_PTR_START: ("term_ptr", "does not start at 0"),
     C.TERM_PTR_ORDER: ("term_ptr", "decreases"),
     C.TERM_PTR_END: ("term_ptr", "does not end at the number of (term, block) pairs"),
-    C.PAIR_PTR_START: ("pair_ptr", "does not start at 0"),
-    C.PAIR_PTR_ORDER: ("pair_ptr", "decreases"),
-    C.PAIR_PTR_END: ("pair_ptr", "does not end at the number of postings"),
+    C.PAIR_PTR_START: ("pair_off", "pair pointers do not start at 0"),
+    C.PAIR_PTR_ORDER: ("pair_off", "pair pointers decrease"),
+    C.PAIR_PTR_END: ("pair_off", "pair pointers do not end at the number of postings"),
+    C.PAIR_BASE_BAD: ("pair_base", "anchor disagrees with the low 16 bits of its pair's pointer"),
     C.BLOCK_RANGE: ("term_blocks", "names a block past the segment's last"),
     C.BLOCK_ORDER: ("term_blocks", "block ids of a term are not increasing"),
     C.DOC_RANGE: ("post_doc", "position past the block's documents"),
@@ -90,8 +91,8 @@ def check_segment(path: Path, meta: dict, arrays: dict[str, np.ndarray], seen: n
     if n_docs == 0:
         return
     code, at = C.check_segment(
-        arrays["term_ptr"], arrays["term_blocks"], arrays["term_max"], arrays["pair_ptr"], arrays["post_doc"],
-        arrays["post_w"], arrays["doc_order"], arrays["levels"], arrays["units"], n_docs, block_size,
+        arrays["term_ptr"], arrays["term_blocks"], arrays["term_max"], arrays["pair_off"], arrays["pair_base"],
+        arrays["post_doc"], arrays["post_w"], arrays["doc_order"], arrays["levels"], arrays["units"], n_docs, block_size,
         arrays["post_w"].dtype == np.float32, seen,
     )
     if code:

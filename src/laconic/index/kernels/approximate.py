@@ -64,7 +64,7 @@ def search_approximate(
     for i in range(lo.size):
         total_pairs += hi[i] - lo[i]
     starts = np.empty(0, np.int64)
-    pairs = np.empty(0, np.int64)
+    spans = np.empty((0, 2), np.int64)
     weights = np.empty(0, np.float32)
     for y in range(n_ranked):
         if visited >= limit:
@@ -82,13 +82,13 @@ def search_approximate(
             if left * lo.size * LIST_GAIN > total_pairs:
                 for z in range(y, n_ranked):
                     keep[order[z]] = ub[order[z]] * f >= hs[0]
-                starts, pairs, weights = fill_lists(lo, hi, w, seg, keep, cnt)
+                starts, spans, weights = fill_lists(lo, hi, w, seg, keep, cnt)
                 listed_from = y
             else:
                 listed_from = -2  # decided: binary search to the end
         if listed_from >= 0:
             size = score_listed_block(
-                b, starts, pairs, weights, seg, block_size, deleted, acc, hs, ho, size, k, pos_keys
+                b, starts, spans, weights, seg, block_size, deleted, acc, hs, ho, size, k, pos_keys
             )
         else:
             size = score_block(b, lo, hi, w, seg, block_size, deleted, acc, hs, ho, size, k, pos_keys)

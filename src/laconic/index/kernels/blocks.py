@@ -1,9 +1,10 @@
 """Block-max building blocks shared by the exact and approximate query loops.
 
 A segment's arguments travel as one tuple ``seg = (term_ptr, term_blocks,
-term_max, pair_ptr, post_doc, post_w, doc_order, levels, units)`` (see
-docs/index-format.md). A (term, block) pair with bound code ``c`` has upper
-bound ``levels[c]`` and weights ``post_w * units[c]``; both are in score units.
+term_max, pair_off, post_doc, post_w, doc_order, levels, units, pair_base)``
+(see docs/index-format.md; pair pointers are decoded by ``pairs.pair_start``).
+A (term, block) pair with bound code ``c`` has upper bound ``levels[c]`` and
+weights ``post_w * units[c]``; both are in score units.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
+from laconic.index.kernels.pairs import pair_start
 from laconic.index.kernels.topk_heap import heap_push, worse
 
 N_BUCKETS = 2048  # granularity of the block visiting order (fraction of the best bound)
@@ -132,16 +134,17 @@ def score_block(b, lo, hi, w, seg, block_size, deleted, acc, hs, ho, size, k, po
     """
     term_blocks = seg[1]
     term_max = seg[2]
-    pair_ptr = seg[3]
+    pair_off = seg[3]
     post_doc = seg[4]
     post_w = seg[5]
     doc_order = seg[6]
     units = seg[8]
+    pair_base = seg[9]
     for i in range(lo.size):
         a = find_pair(term_blocks, lo[i], hi[i], b)
         if a >= 0:
             wi = w[i] * units[term_max[a]]
-            for p in range(pair_ptr[a], pair_ptr[a + 1]):
+            for p in range(pair_start(pair_off, pair_base, a), pair_start(pair_off, pair_base, a + 1)):
                 acc[post_doc[p]] += wi * post_w[p]
     return offer_block(b, block_size, acc, doc_order, deleted, hs, ho, size, k, pos_keys)
 
@@ -177,10 +180,11 @@ def explain_docs(q_t, q_w, positions, seg, block_size) -> np.ndarray:
     term_ptr = seg[0]
     term_blocks = seg[1]
     term_max = seg[2]
-    pair_ptr = seg[3]
+    pair_off = seg[3]
     post_doc = seg[4]
     post_w = seg[5]
     units = seg[8]
+    pair_base = seg[9]
     vocab = term_ptr.size - 1
     out = np.zeros((positions.size, q_t.size), np.float64)
     for di in range(positions.size):
@@ -193,7 +197,7 @@ def explain_docs(q_t, q_w, positions, seg, block_size) -> np.ndarray:
                 continue
             a = find_pair(term_blocks, term_ptr[t], term_ptr[t + 1], b)
             if a >= 0:
-                for j in range(pair_ptr[a], pair_ptr[a + 1]):
+                for j in range(pair_start(pair_off, pair_base, a), pair_start(pair_off, pair_base, a + 1)):
                     if post_doc[j] == off:
                         out[di, i] = np.float32(post_w[j]) * units[term_max[a]]
     return out
@@ -201,22 +205,28 @@ def explain_docs(q_t, q_w, positions, seg, block_size) -> np.ndarray:
 
 @nb.njit(cache=True, nogil=True)
 def fill_lists(lo, hi, w, seg, keep, cnt):
-    """Per-query "forward lists": each kept block's pairs of the query terms, as ``(pair, w x unit)``.
+    """Per-query "forward lists": each kept block's pairs of the query terms, as posting spans and ``w x unit``.
 
     Scoring a block from its list walks exactly the pairs it holds; the
     binary-search path (``score_block``) costs one search per query term per
     block, ~300 for a 300-term query, most of them misses. Only blocks flagged
     in ``keep`` (those whose bound can still beat the k-th score) are filed, so
     the writes are a small fraction of the query's pairs. Terms are filed in
-    query order, so scores are bit-identical to ``score_block``'s.
+    query order, so scores are bit-identical to ``score_block``'s. Each entry
+    holds its pair's posting range ``[spans[s, 0], spans[s, 1])``, decoded here
+    while the pairs are read in order: decoding in ``score_listed_block``
+    instead, at a random pair, costs a second cache miss (the chunk's anchor)
+    and made long exact queries ~20% slower (docs/BENCHMARKS.md, format 3).
 
     ``cnt[b + 1]`` holds each block's pair count (``accumulate_bounds``); it is
-    zeroed here. Returns ``(starts, pairs, weights)``: block ``b``'s entries are
+    zeroed here. Returns ``(starts, spans, weights)``: block ``b``'s entries are
     ``[starts[b], starts[b + 1])``.
     """
     term_blocks = seg[1]
     term_max = seg[2]
+    pair_off = seg[3]
     units = seg[8]
+    pair_base = seg[9]
     n_blocks = keep.size
     starts = np.empty(n_blocks + 1, np.int64)
     starts[0] = 0
@@ -224,10 +234,10 @@ def fill_lists(lo, hi, w, seg, keep, cnt):
         starts[b + 1] = starts[b] + (cnt[b + 1] if keep[b] else 0)
         cnt[b + 1] = 0
     total = starts[n_blocks]
-    pairs = np.empty(total, np.int64)
+    spans = np.empty((total, 2), np.int64)
     weights = np.empty(total, np.float32)
     if total == 0:
-        return starts, pairs, weights
+        return starts, spans, weights
     fill = starts[:n_blocks].copy()
     for i in range(lo.size):
         wi = w[i]
@@ -236,21 +246,20 @@ def fill_lists(lo, hi, w, seg, keep, cnt):
             if keep[b]:
                 s = fill[b]
                 fill[b] = s + 1
-                pairs[s] = j
+                spans[s, 0] = pair_start(pair_off, pair_base, j)
+                spans[s, 1] = pair_start(pair_off, pair_base, j + 1)
                 weights[s] = wi * units[term_max[j]]
-    return starts, pairs, weights
+    return starts, spans, weights
 
 
 @nb.njit(cache=True, nogil=True)
-def score_listed_block(b, starts, pairs, weights, seg, block_size, deleted, acc, hs, ho, size, k, pos_keys=False) -> int:
+def score_listed_block(b, starts, spans, weights, seg, block_size, deleted, acc, hs, ho, size, k, pos_keys=False) -> int:
     """``score_block`` over the block's own pair list (same sums, same order: bit-identical scores)."""
-    pair_ptr = seg[3]
     post_doc = seg[4]
     post_w = seg[5]
     doc_order = seg[6]
     for s in range(starts[b], starts[b + 1]):
-        a = pairs[s]
         wq = weights[s]
-        for p in range(pair_ptr[a], pair_ptr[a + 1]):
+        for p in range(spans[s, 0], spans[s, 1]):
             acc[post_doc[p]] += wq * post_w[p]
     return offer_block(b, block_size, acc, doc_order, deleted, hs, ho, size, k, pos_keys)

@@ -14,6 +14,8 @@ import math
 import numba as nb
 import numpy as np
 
+from laconic.index.kernels.pairs import pair_start, set_pair_start
+
 
 @nb.njit(cache=True, nogil=True)
 def drop_zeros(indptr: np.ndarray, indices: np.ndarray, codes: np.ndarray):
@@ -116,13 +118,14 @@ def count_pairs(start: np.ndarray, pos_of: np.ndarray, block_size: int, t0: int,
 def write_pairs(
     start: np.ndarray, pos_of: np.ndarray, weight: np.ndarray, block_size: int, t0: int, t1: int,
     term_ptr: np.ndarray, levels: np.ndarray, units: np.ndarray, max_code: int,
-    term_blocks: np.ndarray, term_max: np.ndarray, pair_ptr: np.ndarray, post_doc: np.ndarray, post_w: np.ndarray,
+    term_blocks: np.ndarray, term_max: np.ndarray, pair_off: np.ndarray, pair_base: np.ndarray, post_doc: np.ndarray,
+    post_w: np.ndarray,
 ) -> None:
     """Bound, encode and write the (term, block) pairs of terms ``[t0, t1)``.
 
     ``term_blocks`` gets the u16 block id of each pair, ``term_max`` its u8 bound
     code (the first ``c >= 1`` with ``levels[c] >=`` the pair's largest weight),
-    ``pair_ptr`` its first posting; ``post_doc`` the u8 position inside the
+    ``pair_off``/``pair_base`` its first posting (``pairs.set_pair_start``); ``post_doc`` the u8 position inside the
     block and ``post_w``, with ``max_code > 0``, the code ``round(w / units[c])``
     clipped to ``[1, max_code]`` (a kept weight is never rounded away), else the
     float weight.
@@ -142,7 +145,7 @@ def write_pairs(
             c = bound_code(levels, best)
             term_blocks[q] = b
             term_max[q] = c
-            pair_ptr[q] = j
+            set_pair_start(pair_off, pair_base, q, j)
             for x in range(j, stop):
                 post_doc[x] = pos_of[x] - b * block_size
                 if max_code > 0:
@@ -171,14 +174,15 @@ def bound_code(levels: np.ndarray, w: float) -> np.uint8:
 @nb.njit(cache=True, nogil=True)
 def to_csr(seg, block_size: int, n_docs: int):
     """Invert a segment back to CSR rows by position, with dequantised float32 weights."""
-    term_ptr, term_blocks, term_max, pair_ptr, post_doc, post_w = seg[0], seg[1], seg[2], seg[3], seg[4], seg[5]
+    term_ptr, term_blocks, term_max, pair_off, post_doc, post_w = seg[0], seg[1], seg[2], seg[3], seg[4], seg[5]
     units = seg[8]
+    pair_base = seg[9]
     vocab = term_ptr.size - 1
     counts = np.zeros(n_docs + 1, np.int64)
     for t in range(vocab):
         for q in range(term_ptr[t], term_ptr[t + 1]):
             base = np.int64(term_blocks[q]) * block_size
-            for j in range(pair_ptr[q], pair_ptr[q + 1]):
+            for j in range(pair_start(pair_off, pair_base, q), pair_start(pair_off, pair_base, q + 1)):
                 counts[base + post_doc[j] + 1] += 1
     indptr = np.cumsum(counts)
     fill = indptr[:-1].copy()
@@ -189,7 +193,7 @@ def to_csr(seg, block_size: int, n_docs: int):
         for q in range(term_ptr[t], term_ptr[t + 1]):
             base = np.int64(term_blocks[q]) * block_size
             unit = units[term_max[q]]
-            for j in range(pair_ptr[q], pair_ptr[q + 1]):
+            for j in range(pair_start(pair_off, pair_base, q), pair_start(pair_off, pair_base, q + 1)):
                 p = base + post_doc[j]
                 m = fill[p]
                 fill[p] = m + 1

@@ -12,6 +12,8 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
+from laconic.index.kernels.pairs import CHUNK_SHIFT, LOW_MASK, pair_start
+
 # codes returned by check_segment (0 = valid); messages live in laconic.index.validate
 OK = 0
 TERM_PTR_START, TERM_PTR_ORDER, TERM_PTR_END = 1, 2, 3
@@ -21,12 +23,15 @@ DOC_RANGE, DOC_ORDER = 9, 10
 BOUND_LOW, WEIGHT_BAD = 11, 12
 ORDER_RANGE, ORDER_DUP = 13, 14
 LEVEL_BAD, UNIT_BAD = 15, 16
+PAIR_BASE_BAD = 17
 
 
 @nb.njit(cache=True, nogil=True)
-def check_segment(term_ptr, term_blocks, term_max, pair_ptr, post_doc, post_w, doc_order, levels, units,
+def check_segment(term_ptr, term_blocks, term_max, pair_off, pair_base, post_doc, post_w, doc_order, levels, units,
                   n_docs, block_size, float_weights, seen):
     """Return ``(code, index)``: the first violated invariant and where, or ``(0, -1)``.
+
+    ``pair_base`` must hold ``(n_pairs >> 8) + 1`` anchors (checked by the caller).
 
     ``seen`` (bool, one per global order) is shared across segments so a global
     order used twice anywhere is caught; it is updated in place.
@@ -47,12 +52,18 @@ def check_segment(term_ptr, term_blocks, term_max, pair_ptr, post_doc, post_w, d
             return TERM_PTR_ORDER, t + 1
     if term_ptr[term_ptr.size - 1] != n_pairs:
         return TERM_PTR_END, term_ptr.size - 1
-    if pair_ptr[0] != 0:
+    for a in range(pair_base.size):  # each anchor is its own pair's pointer
+        if ((np.int64(pair_off[a << CHUNK_SHIFT]) - pair_base[a]) & LOW_MASK) != 0:
+            return PAIR_BASE_BAD, a
+    prev = pair_start(pair_off, pair_base, 0)
+    if prev != 0:
         return PAIR_PTR_START, 0
     for j in range(n_pairs):
-        if pair_ptr[j + 1] < pair_ptr[j]:
+        cur = pair_start(pair_off, pair_base, j + 1)
+        if cur < prev:
             return PAIR_PTR_ORDER, j + 1
-    if pair_ptr[n_pairs] != n_post:
+        prev = cur
+    if prev != n_post:
         return PAIR_PTR_END, n_pairs
     for t in range(term_ptr.size - 1):
         for j in range(term_ptr[t], term_ptr[t + 1]):
@@ -63,11 +74,12 @@ def check_segment(term_ptr, term_blocks, term_max, pair_ptr, post_doc, post_w, d
                 return BLOCK_ORDER, j
             limit = last_fill if b == n_blocks - 1 else block_size
             best = 0.0
-            for p in range(pair_ptr[j], pair_ptr[j + 1]):
+            first = pair_start(pair_off, pair_base, j)
+            for p in range(first, pair_start(pair_off, pair_base, j + 1)):
                 d = np.int64(post_doc[p])
                 if d >= limit:
                     return DOC_RANGE, p
-                if p > pair_ptr[j] and d <= post_doc[p - 1]:
+                if p > first and d <= post_doc[p - 1]:
                     return DOC_ORDER, p
                 w = float(post_w[p])
                 if float_weights and not (w >= 0.0 and w < np.inf):

@@ -10,14 +10,16 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
+from laconic.index.kernels.pairs import pair_start
 from laconic.index.kernels.topk_heap import heap_push
 
 
 @nb.njit(cache=True, nogil=True)
 def search_exhaustive(q_t, q_w, seg, block_size, deleted, n_docs, k, hs, ho, size) -> int:
     """Exhaustive top-k of one query over one segment, merged into the heap."""
-    term_ptr, term_blocks, term_max, pair_ptr, post_doc, post_w, doc_order = seg[:7]
+    term_ptr, term_blocks, term_max, pair_off, post_doc, post_w, doc_order = seg[:7]
     units = seg[8]
+    pair_base = seg[9]
     vocab = term_ptr.size - 1
     acc = np.zeros(n_docs, np.float32)
     for i in range(q_t.size):
@@ -28,7 +30,7 @@ def search_exhaustive(q_t, q_w, seg, block_size, deleted, n_docs, k, hs, ho, siz
         for q in range(term_ptr[t], term_ptr[t + 1]):
             base = np.int64(term_blocks[q]) * block_size
             wq = wi * units[term_max[q]]
-            for j in range(pair_ptr[q], pair_ptr[q + 1]):
+            for j in range(pair_start(pair_off, pair_base, q), pair_start(pair_off, pair_base, q + 1)):
                 acc[base + post_doc[j]] += wq * post_w[j]
     for p in range(n_docs):
         if acc[p] > 0 and not deleted[doc_order[p]]:
