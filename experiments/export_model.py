@@ -32,12 +32,11 @@ def main() -> None:
     from laconic.encoder import SparseEncoder
 
     encoder = SparseEncoder.from_pretrained(str(args.source), device="cpu", dtype="float32")
-    if args.max_terms is not None:
-        encoder.config.max_terms = args.max_terms
-    if args.max_length is not None:
-        encoder.config.query_max_length = encoder.config.document_max_length = args.max_length
-    if args.logit_bias is not None:
-        encoder.config.logit_bias = args.logit_bias
+    # the encoding profile (terms kept, token budgets) lives in the config: replace it, never patch it
+    encoder.config = encoder.config.replace(
+        max_terms=args.max_terms, query_max_length=args.max_length, document_max_length=args.max_length,
+        logit_bias=args.logit_bias,
+    )
     if args.fp16:
         encoder.model.to(torch.float16)
     encoder.save_pretrained(args.output)

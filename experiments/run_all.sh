@@ -11,7 +11,7 @@
 #
 # Needs the BEIR data at ../shared/data/beir (override: BEIR=/path). Runs on CPU;
 # set THREADS to bound torch threads (default 2). `model` copies the best MiniLM
-# (SHIP, default minilm-p1) into models/laconic-minilm (float16), the model `laconic demo` uses.
+# (SHIP, default minilm-p1l) into models/laconic-minilm (float16), the model `laconic demo` uses.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BEIR=${BEIR:-$(cd .. && pwd)/shared/data/beir}
@@ -69,6 +69,7 @@ recipe() {
     minilm-p12) echo "experiments/configs/minilm-phase2.yaml runs/train/minilm-p1/merged" ;;
     minilm-p2b) echo "experiments/configs/minilm-phase2-lr5e5.yaml runs/models/minilm-base$BIAS" ;;  # round 2
     minilm-p12b) echo "experiments/configs/minilm-phase2-lr5e5.yaml runs/train/minilm-p1/merged" ;;  # round 2
+    minilm-p1l) echo "experiments/configs/minilm-phase1-long.yaml runs/models/minilm-base$BIAS" ;;  # session 9: 600 steps, 128-token documents
     minilm-p2-l3) echo "experiments/configs/minilm-phase2-lambda1e-3.yaml runs/models/minilm-base$BIAS" ;;  # ablation
     llama-p1) echo "experiments/configs/llama-phase1.yaml runs/models/llama-init" ;;
     llama-p2) echo "experiments/configs/llama-phase2.yaml runs/models/llama-init" ;;
@@ -129,16 +130,17 @@ table() {
   $PY experiments/results_table.py --root runs/eval --datasets $DATASETS --systems \
     bm25:"BM25 (bm25s, k1=0.9 b=0.4)" dense:"dense all-MiniLM-L6-v2" minilm-p0:"MiniLM tied head, untrained" \
     minilm-p0b:"MiniLM tied head + bias/mask, untrained" \
-    minilm-p1:"MiniLM, phase 1 only" minilm-p1-256:"MiniLM, phase 1 only, 256-token documents" minilm-p2:"MiniLM, phase 2 only" minilm-p12:"MiniLM, phase 1 + 2" \
+    minilm-p1:"MiniLM, phase 1 only" minilm-p1-256:"MiniLM, phase 1 only, 256-token documents" \
+    minilm-p1l:"MiniLM, phase 1 only, 600 steps, 128-token documents" minilm-p2:"MiniLM, phase 2 only" minilm-p12:"MiniLM, phase 1 + 2" \
     minilm-p2b:"MiniLM, phase 2 only, round 2 (lr 5e-5, 240 steps)" minilm-p12b:"MiniLM, phase 1 + 2, round 2 (lr 5e-5, 240 steps)" \
     minilm-p2-l3:"MiniLM, phase 2 only, λ=1e-3 (ablation)" \
     llama-p1:"Llama 4x256 scratch, phase 1 only" llama-p2:"Llama 4x256 scratch, phase 2 only" \
     llama-p12:"Llama 4x256 scratch, phase 1 + 2" | grep -v -- "| – | – |" | tee runs/results.md
 }
 
-# The shipped model is the best of ours on the subsets (docs/RESULTS.md): SHIP=minilm-p1 today.
+# The shipped model is the best of ours on SciFact train + NFCorpus dev (docs/RESULTS.md): minilm-p1l.
 model() {
-  local ship=${SHIP:-minilm-p1}
+  local ship=${SHIP:-minilm-p1l}
   data
   one "$ship"
   step "ship runs/train/$ship -> models/laconic-minilm (float16)"

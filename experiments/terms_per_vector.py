@@ -60,7 +60,7 @@ def main() -> None:
         rows.append(row)
         print(json.dumps(row), flush=True)
     (args.out / f"terms-{args.split}.json").write_text(json.dumps(rows, indent=1))
-    print(f"\n| terms | nnz q | nnz d | nDCG@10 | R@100 | bytes/doc |\n|---|---:|---:|---:|---:|---:|")
+    print("\n| terms | nnz q | nnz d | nDCG@10 | R@100 | bytes/doc |\n|---|---:|---:|---:|---:|---:|")
     for r in rows:
         print(f"| {r['terms']} | {r['nnz_q']:.0f} | {r['nnz_d']:.0f} | {r['nDCG@10']:.4f} | {r['R@100']:.4f} | {r['bytes_per_doc']:,.0f} |")
 
