@@ -61,3 +61,18 @@ def assert_matches_oracle(results, expected_ids, expected_scores, rtol: float = 
             near = np.abs(want - want[r]) <= rtol * abs(want[r]) + 1e-6
             if near.sum() == 1:
                 assert a == b, f"rank {r}: {a} != {b}"
+
+
+def pair_pointers(pair_off: np.ndarray, pair_base: np.ndarray) -> np.ndarray:
+    """Full pair pointers of a format-3 segment, decoded as docs/index-format.md says (not by the kernels)."""
+    base = np.asarray(pair_base, np.int64)[np.arange(pair_off.size) // 256]
+    return base + (np.asarray(pair_off, np.int64) - base) % 65536
+
+
+def put_array(root, header: dict, rel: str, arr: np.ndarray) -> None:
+    """Save ``arr`` as ``root/rel`` and record its dtype, shape, size and CRC-32 in ``header["files"]``."""
+    import zlib
+
+    np.save(root / rel, arr)
+    data = (root / rel).read_bytes()
+    header["files"][rel] = {"dtype": arr.dtype.str, "shape": [arr.size], "bytes": len(data), "crc32": zlib.crc32(data)}

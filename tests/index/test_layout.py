@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from index_oracle import assert_matches_oracle, brute_force, zipf_topic_vectors
+from index_oracle import assert_matches_oracle, brute_force, pair_pointers, zipf_topic_vectors
 
 from laconic.index import BuildConfig, SparseIndex
 from laconic.index.builder import build_segments
@@ -29,13 +29,6 @@ def test_layout_of_a_hand_worked_example():
         np.testing.assert_array_equal(a["post_w"], np.float32([1.0, 2.0, 0.25, 3.0, 1.0, 0.5]))
 
 
-def _pointers(pair_off, pair_base):
-    """Full pair pointers, decoded the way docs/index-format.md says (independently of the kernels)."""
-    q = np.arange(pair_off.size)
-    base = pair_base[q // 256].astype(np.int64)
-    return base + ((pair_off.astype(np.int64) - base) % 65536)
-
-
 def test_pair_pointers_past_16_bits_decode_from_their_anchors():
     # term 0 in all 76,800 documents (600 full blocks of 128 postings: pointers pass 2^16 at pair 512),
     # term 1 in every 7th document: its pairs hold 18-19 postings each
@@ -46,7 +39,7 @@ def test_pair_pointers_past_16_bits_decode_from_their_anchors():
     for workers in (1, 3):
         (seg,) = build_segments(docs, config, 0, workers=workers)
         a = {name: np.asarray(arr) for name, arr in seg.arrays.items()}
-        ptr = _pointers(a["pair_off"], a["pair_base"])
+        ptr = pair_pointers(a["pair_off"], a["pair_base"])
         per_block_t1 = [sum(1 for d in range(b * block, (b + 1) * block) if d % 7 == 0) for b in range(600)]
         expected = np.concatenate([[0], 128 * np.arange(1, 601), n + np.cumsum(per_block_t1)])
         np.testing.assert_array_equal(ptr, expected)

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import zlib
 
 import numpy as np
 import pytest
-from index_oracle import assert_matches_oracle, oracle, zipf_topic_vectors
+from index_oracle import assert_matches_oracle, oracle, pair_pointers, put_array, zipf_topic_vectors
 
 from laconic.errors import IndexCorruptError
 from laconic.index import BuildConfig, SparseIndex
@@ -60,12 +59,6 @@ def test_every_weight_is_kept_with_small_error(realistic, bits):
     assert np.all(np.abs(stored.values - docs.values) <= step / 2 + 1e-7)
 
 
-def _put(path, header: dict, rel: str, arr: np.ndarray) -> None:
-    np.save(path / rel, arr)
-    data = (path / rel).read_bytes()
-    header["files"][rel] = {"dtype": arr.dtype.str, "shape": [arr.size], "bytes": len(data), "crc32": zlib.crc32(data)}
-
-
 def _rewrite_as_version2(path) -> dict:
     """Turn a saved version-3 index into what laconic wrote before version 3, independently of its
     code: one u32 pointer per pair (``pair_ptr.npy``) instead of 16-bit offsets and anchors."""
@@ -73,9 +66,8 @@ def _rewrite_as_version2(path) -> dict:
     assert header["version"] == 3
     for meta in header["segments"]:
         seg = path / meta["name"]
-        off = np.load(seg / "pair_off.npy").astype(np.int64)
-        base = np.load(seg / "pair_base.npy")[np.arange(off.size) // 256]
-        _put(path, header, f"{meta['name']}/pair_ptr.npy", (base + (off - base) % 65536).astype(np.uint32))
+        ptr = pair_pointers(np.load(seg / "pair_off.npy"), np.load(seg / "pair_base.npy"))
+        put_array(path, header, f"{meta['name']}/pair_ptr.npy", ptr.astype(np.uint32))
         for name in ("pair_off", "pair_base"):
             (seg / f"{name}.npy").unlink()
             del header["files"][f"{meta['name']}/{name}.npy"]
@@ -105,7 +97,7 @@ def test_version2_pointer_array_of_the_wrong_length_is_refused(tmp_path, realist
     SparseIndex.build(docs).save(tmp_path / "v2")
     header = _rewrite_as_version2(tmp_path / "v2")
     ptr = np.load(tmp_path / "v2" / "seg-0000" / "pair_ptr.npy")
-    _put(tmp_path / "v2", header, "seg-0000/pair_ptr.npy", ptr[:-1])
+    put_array(tmp_path / "v2", header, "seg-0000/pair_ptr.npy", ptr[:-1])
     (tmp_path / "v2" / "header.json").write_text(json.dumps(header))
     with pytest.raises(IndexCorruptError, match=r"pair_ptr\.npy.*pointers for"):
         SparseIndex.open(tmp_path / "v2")
@@ -130,16 +122,11 @@ def _rewrite_as_version1(path, bits: int) -> np.ndarray:
         codes = w
     pair_max = np.maximum.reduceat(codes.astype(np.float64), pair_ptr[:-1])
     term_max = np.clip(np.ceil(pair_max * ub_mult * (1 + 1e-6)), 1, 255).astype(np.uint8)
-    files = header["files"]
     for name, arr in (("post_w", codes), ("term_max", term_max)):
-        np.save(seg / f"{name}.npy", arr)
-        data = (seg / f"{name}.npy").read_bytes()
-        files[f"seg-0000/{name}.npy"] = {
-            "dtype": arr.dtype.str, "shape": [arr.size], "bytes": len(data), "crc32": zlib.crc32(data)
-        }
+        put_array(path, header, f"seg-0000/{name}.npy", arr)
     for name in ("levels", "units"):
         (seg / f"{name}.npy").unlink()
-        del files[f"seg-0000/{name}.npy"]
+        del header["files"][f"seg-0000/{name}.npy"]
     header["version"] = 1
     header["config"]["weight_bits"] = bits
     header["segments"][0].update(weight_bits=bits, scale=scale, bound_scale=bound_scale, ub_mult=ub_mult)
