@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from laconic.index import kernels as K
-from laconic.index.kernels.pairs import n_anchors
+from laconic.index.kernels.pairs import n_anchors, set_pair_start
 
 
 def balanced_cuts(cumulative: np.ndarray, parts: int) -> np.ndarray:
@@ -98,7 +98,7 @@ def lay_out(
              term_blocks, term_max, pair_off, pair_base, post_doc, post_w)
             for t0, t1 in terms
         ])
-        K.set_pair_start(pair_off, pair_base, npairs, nnz)  # the end sentinel
+        set_pair_start(pair_off, pair_base, npairs, nnz)  # the end sentinel
     finally:
         if pool is not None:
             pool.shutdown()

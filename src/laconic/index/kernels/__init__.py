@@ -10,7 +10,6 @@ from laconic.index.kernels.batch import (
     search_single,
 )
 from laconic.index.kernels.blocks import explain_docs
-from laconic.index.kernels.pairs import set_pair_start
 from laconic.index.kernels.build import (
     assign_to_seeds,
     count_pairs,
@@ -37,7 +36,6 @@ __all__ = [
     "search_batch",
     "scatter_postings",
     "search_single",
-    "set_pair_start",
     "to_csr",
     "write_pairs",
 ]
