@@ -13,6 +13,7 @@ Measured, per (model, backend, precision), in this one process after a warm-up:
 - query latency: SciFact test queries encoded one at a time (``encode_queries([q])``,
   tokenisation, the graph and top-k included), p50 and p99 over ``--queries``, with 1
   and with 2 threads;
+- int8 ONNX twice: the default block-wise graph and the per-channel one (``onnx+channel``);
 - document throughput: ``--docs`` SciFact documents (title + text, 256 tokens) in
   batches of 16, 2 threads, real (non-padding) tokens per second, median of 3.
 
@@ -40,7 +41,9 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 BEIR = ROOT.parent / "shared" / "data" / "beir" / "scifact"
-VARIANTS = [("torch", False), ("torch", True), ("onnx", False), ("onnx", True), ("openvino", False), ("openvino", True)]
+# "onnx+channel": the per-channel dynamic int8 graph (``--int8-block 0``) beside the default block-wise one
+VARIANTS = [("torch", False), ("torch", True), ("onnx", False), ("onnx", True), ("onnx+channel", True),
+            ("openvino", False), ("openvino", True)]
 
 
 def scifact(n_queries: int, n_docs: int) -> tuple[list[str], list[dict]]:
@@ -64,6 +67,21 @@ def prepare(name: str, source: str, gguf: str | None, workdir: Path) -> Path:
     backends.export(encoder, folder, "onnx", int8=True)
     backends.export(encoder, folder, "openvino", int8=True)
     return folder
+
+
+def channel_folder(folder: Path) -> Path:
+    """``folder``'s model with the per-channel dynamic int8 graph (``block_size=0``), once."""
+    from laconic.encoder import backends
+
+    target = folder.parent / f"{folder.name}-int8-channel"
+    if (target / backends.graph_file("onnx", True)).is_file():
+        return target
+    from laconic.encoder import SparseEncoder
+
+    encoder = SparseEncoder.from_pretrained(folder, device="cpu", dtype="float32")
+    encoder.save_pretrained(target)
+    backends.export(encoder, target, "onnx", int8=True, int8_block=0)
+    return target
 
 
 def query_latency(encoder, queries: list[str], threads: int) -> np.ndarray:
@@ -117,7 +135,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
         folder = prepare(name, *sources[name], Path(args.workdir))
         ref = None
         for backend, int8 in VARIANTS:
-            enc = SparseEncoder.from_pretrained(folder, backend=backend, int8=int8, device="cpu")
+            where = channel_folder(folder) if backend == "onnx+channel" else folder
+            enc = SparseEncoder.from_pretrained(where, backend=backend.split("+")[0], int8=int8, device="cpu")
             qv, dv = enc.encode_queries(queries), enc.encode_documents(docs)
             if ref is None:
                 ref = (qv, dv)

@@ -1,7 +1,8 @@
 """What int8 costs in retrieval quality: full SciFact and NFCorpus test sets, fp32 against int8, per backend.
 
 For each model and dataset the corpus and queries are encoded by the fp32
-ONNX graph and by the int8 ONNX graph, searched exactly with our index (top-100), and compared:
+ONNX graph, by the default int8 ONNX graph (block-wise, ``MatMulNBits``) and by the
+per-channel dynamic int8 graph (``--int8-block 0``), searched exactly with our index (top-100), and compared:
 nDCG@10 of each, its difference from fp32, and the mean top-10 overlap of
 each query's ranking with fp32's. Models are prepared as in
 ``encode_backends.py`` (in ``--workdir``).
@@ -10,6 +11,7 @@ Usage:
     nice -n 5 python benchmarks/int8_quality.py                        # both models, both datasets
     python benchmarks/int8_quality.py --smoothquant                     # plus the SmoothQuant int8 graph
     python benchmarks/int8_quality.py --models splade-tiny --datasets scifact
+    python benchmarks/int8_quality.py --max-length 256     # documents and queries at 256 tokens (the paper's)
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from encode_backends import ROOT, prepare  # noqa: E402
+from encode_backends import ROOT, channel_folder, prepare  # noqa: E402
 
 from laconic.encoder import SparseEncoder  # noqa: E402
 from laconic.evaluation import load_beir  # noqa: E402
@@ -30,7 +32,7 @@ from laconic.evaluation.metrics import compute_metrics  # noqa: E402
 from laconic.index import SparseIndex  # noqa: E402
 
 BEIR = ROOT.parent / "shared" / "data" / "beir"
-VARIANTS = [("onnx", False), ("onnx", True)]  # fp32 reference and the int8 path we recommend
+VARIANTS = [("onnx", False), ("onnx", True), ("onnx+channel", True)]  # fp32 reference, the default int8, per channel
 
 
 def ranked(encoder: SparseEncoder, ds) -> tuple[dict, float]:
@@ -74,6 +76,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--smoothquant", action="store_true",
                     help="also the int8 graph exported with SmoothQuant (calibration: 300 corpus documents, no queries)")
     ap.add_argument("--alpha", type=float, default=0.75, help="SmoothQuant strength")
+    ap.add_argument("--max-length", type=int, default=0, help="query and document token budget (default: the model's)")
     args = ap.parse_args(argv)
     sources = {"shipped": (str(ROOT / "models" / "laconic-minilm"), None),
                "splade-tiny": (str(ROOT.parent / "shared" / "models" / "splade-tiny"), None)}
@@ -85,8 +88,10 @@ def main(argv: list[str] | None = None) -> None:
             runs = {}
             variants = list(VARIANTS) + ([("onnx+smoothquant", True)] if args.smoothquant else [])
             for backend, int8 in variants:
-                where = smoothed_folder(folder, args.alpha) if backend == "onnx+smoothquant" else folder
-                enc = SparseEncoder.from_pretrained(where, backend=backend.split("+")[0], int8=int8, device="cpu")
+                where = {"onnx+smoothquant": lambda: smoothed_folder(folder, args.alpha),
+                         "onnx+channel": lambda: channel_folder(folder)}.get(backend, lambda: folder)()
+                lengths = {"query_max_length": args.max_length, "document_max_length": args.max_length} if args.max_length else {}
+                enc = SparseEncoder.from_pretrained(where, backend=backend.split("+")[0], int8=int8, device="cpu", **lengths)
                 runs[(backend, int8)], seconds = ranked(enc, ds)
                 print(f"[{time.strftime('%H:%M:%S')}] {name} {dataset} {backend} {'int8' if int8 else 'fp32'}: {seconds:.0f} s",
                       file=sys.stderr, flush=True)
@@ -97,7 +102,8 @@ def main(argv: list[str] | None = None) -> None:
                 overlap = np.mean([len(top10(run, q) & top10(ref, q)) / max(1, len(top10(ref, q))) for q in ds.query_ids])
                 lines.append(f"| {name} | {dataset} | {backend} | {'int8' if int8 else 'fp32'} | {ndcg:.4f} | "
                              f"{ndcg - ndcg_ref:+.4f} | {overlap:.4f} |")
-    print(f"# int8 retrieval quality, {time.strftime('%Y-%m-%d')}: full test sets, exact search, top-100; "
+    print(f"# int8 retrieval quality, {time.strftime('%Y-%m-%d')}: full test sets, exact search, top-100, "
+          f"token budget {args.max_length or 'as saved with the model'}; "
           f"reference: fp32 ONNX (equal to torch fp32 within 5e-6, benchmarks/encode_backends.py)")
     print("| model | dataset | backend | precision | nDCG@10 | vs fp32 | top-10 overlap with fp32 |")
     print("|---|---|---|---|---:|---:|---:|")

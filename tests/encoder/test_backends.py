@@ -90,6 +90,57 @@ def test_int8_keeps_rankings_on_a_real_model(beir_dir, tmp_path):
     assert np.mean(overlap) >= 0.9, np.mean(overlap)
 
 
+def _top10_overlap(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.mean([len(set(np.argsort(-x)[:10]) & set(np.argsort(-y)[:10])) / 10 for x, y in zip(a, b)]))
+
+
+def test_block_int8_keeps_rankings_better_than_per_channel(beir_dir, tmp_path):
+    """The default block-wise graph (MatMulNBits) against the per-channel dynamic one, both against the
+    fp32 graph, on splade-tiny and SciFact text: blocks must keep at least as much of fp32's top-10."""
+    import json as _json
+
+    import onnx
+    from typer.testing import CliRunner
+
+    from laconic.cli.main import app
+
+    with open(beir_dir / "scifact" / "corpus.jsonl", encoding="utf-8") as f:
+        docs = [_json.loads(line) for _, line in zip(range(300), f)]
+    with open(beir_dir / "scifact" / "queries.jsonl", encoding="utf-8") as f:
+        queries = [_json.loads(line)["text"] for _, line in zip(range(40), f)]
+    scores = {}
+    for name, block in (("block", "32"), ("channel", "0")):
+        out = tmp_path / name
+        result = CliRunner().invoke(app, ["export", "--model", str(SPLADE), "--backend", "onnx", "--int8",
+                                          "--int8-block", block, "--output", str(out)])
+        assert result.exit_code == 0, result.output
+        ops = {n.op_type for n in onnx.load(str(out / "onnx" / "model_qint8.onnx"), load_external_data=False).graph.node}
+        assert ("MatMulNBits" in ops) == (name == "block") and ("MatMulInteger" in ops) == (name == "channel")
+        enc = SparseEncoder.from_pretrained(out, backend="onnx", int8=True)
+        scores[name] = (enc.encode_queries(queries).to_scipy() @ enc.encode_documents(docs).to_scipy().T).toarray()
+    ref = SparseEncoder.from_pretrained(tmp_path / "block", backend="onnx")
+    scores["fp32"] = (ref.encode_queries(queries).to_scipy() @ ref.encode_documents(docs).to_scipy().T).toarray()
+    block, channel = _top10_overlap(scores["fp32"], scores["block"]), _top10_overlap(scores["fp32"], scores["channel"])
+    assert block >= channel and block >= 0.95, (block, channel)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--int8", "--int8-block", "24"], "power of two"),
+    (["--int8", "--int8-block", "-1"], "power of two"),
+    (["--int8-block", "64"], "--int8"),
+])
+def test_export_refuses_bad_int8_block(tiny_llama_dir, tmp_path, args, message):
+    from typer.testing import CliRunner
+
+    from laconic.cli.main import app
+
+    out = tmp_path / "m"
+    result = CliRunner().invoke(app, ["export", "--model", str(tiny_llama_dir), "--backend", "onnx", "--output", str(out),
+                                      *args])
+    assert result.exit_code != 0 and message in str(result.exception), result.output
+    assert not out.exists()  # refused before anything was written
+
+
 def test_graph_backends_encode_only(exported):
     enc = SparseEncoder.from_pretrained(exported, backend="onnx")
     batch = enc.tokenize(["x"], "query")

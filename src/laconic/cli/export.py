@@ -26,6 +26,10 @@ def export_command(
         None, "--calibration",
         help="With --int8: corpus.jsonl or text file of typical texts (a few hundred); SmoothQuant before int8."),
     alpha: float = typer.Option(0.75, "--smooth-alpha", min=0.0, max=1.0, help="SmoothQuant strength (with --calibration)."),
+    int8_block: int = typer.Option(
+        32, "--int8-block",
+        help="With --int8: input channels per int8 scale (a power of two >= 16); 0 = one scale per output "
+             "channel and per activation tensor (faster on very small models, less exact)."),
     tokenizer: str | None = TOKENIZER,
     profile: str | None = PROFILE,
 ) -> None:
@@ -46,13 +50,18 @@ def export_command(
         if not int8:
             raise InputError("--calibration only applies with --int8", field="calibration")
         texts = read_items(calibration, "documents").records[:500]
+    if int8_block != backends.INT8_BLOCK and not int8:
+        from laconic.errors import InputError
+
+        raise InputError("--int8-block only applies with --int8", field="int8-block")
+    backends.check_int8_block(int8_block)
     started = time.perf_counter()
     encoder = load_encoder(model, tokenizer=tokenizer, profile=profile, device="cpu", dtype="float32")
     encoder.save_pretrained(output)
     sub = backends.graph_file(backend, False).split("/")[0]
     staging = Path(tempfile.mkdtemp(prefix="laconic-export-"))
     try:
-        backends.export(encoder, staging, backend, int8=int8, calibration=texts, alpha=alpha)
+        backends.export(encoder, staging, backend, int8=int8, calibration=texts, alpha=alpha, int8_block=int8_block)
         with atomic_directory(output / sub) as tmp:
             for f in (staging / sub).iterdir():
                 shutil.move(str(f), tmp / f.name)

@@ -15,10 +15,13 @@ int8, per backend, with the runtimes' own tools:
 - ``torch``: ``torch.ao.quantization.quantize_dynamic`` on the backbone's
   ``nn.Linear`` layers (the vocabulary projection is a raw matmul in pooling and
   stays float32);
-- ``onnx``: ``onnxruntime.quantization.quantize_dynamic`` (int8 weights, dynamic
-  activations) over every MatMul, the vocabulary projection included;
+- ``onnx``: every weight MatMul, the vocabulary projection included, becomes ONNX
+  Runtime's ``MatMulNBits`` with 8-bit weights in blocks of ``INT8_BLOCK`` input channels
+  and int8 activations quantised per row and block at run time (``accuracy_level=4``);
+  ``block_size=0`` gives the older per-channel ``quantize_dynamic`` graph instead (see
+  :func:`quantize_onnx` for why blocks are the default);
 - ``openvino``: the ONNX int8 graph converted by OpenVINO (its ONNX frontend reads
-  ``DynamicQuantizeLinear`` / ``MatMulInteger``), so no NNCF is needed.
+  ``MatMulNBits`` and ``DynamicQuantizeLinear`` / ``MatMulInteger``), so no NNCF is needed.
 
 Files, inside a model folder (``laconic export`` writes them next to the torch
 weights, as Sentence Transformers lays out its ``onnx/`` and ``openvino/``):
@@ -41,6 +44,7 @@ from laconic.errors import ConfigError
 
 BACKENDS = ("torch", "onnx", "openvino")
 ONNX_OPSET = 17
+INT8_BLOCK = 32  # input channels per weight scale and per activation scale (docs/BENCHMARKS.md)
 log = logging.getLogger(__name__)
 
 
@@ -83,7 +87,7 @@ class _TermWeightGraph(nn.Module):
 
 
 def export_onnx(encoder: Any, directory: str | Path, *, int8: bool = False, calibration: Any = None,
-                alpha: float = 0.75) -> Path:
+                alpha: float = 0.75, int8_block: int = INT8_BLOCK) -> Path:
     """Write ``onnx/model.onnx`` (and ``onnx/model_qint8.onnx`` with ``int8``) into ``directory``.
 
     The trace runs in float32 on the CPU with dynamic batch and length axes. With
@@ -99,9 +103,9 @@ def export_onnx(encoder: Any, directory: str | Path, *, int8: bool = False, cali
         with tempfile.TemporaryDirectory(prefix="laconic-smooth-") as tmp:
             smoothed = Path(tmp) / "model.onnx"
             _trace(smooth_for_int8(encoder, calibration, alpha), smoothed)
-            quantize_onnx(smoothed, directory / graph_file("onnx", True))
+            quantize_onnx(smoothed, directory / graph_file("onnx", True), int8_block)
     elif int8:
-        quantize_onnx(target, directory / graph_file("onnx", True))
+        quantize_onnx(target, directory / graph_file("onnx", True), int8_block)
     return target
 
 
@@ -120,28 +124,47 @@ def _trace(encoder: Any, target: Path) -> None:
         )
 
 
-def quantize_onnx(source: Path, target: Path) -> Path:
-    """ONNX Runtime's dynamic int8 quantisation of every MatMul (weights int8, activations per call).
+def check_int8_block(block_size: int) -> None:
+    """``MatMulNBits`` takes blocks of a power of two >= 16 input channels; 0 is the per-channel graph."""
+    if block_size < 0 or (block_size and (block_size < 16 or block_size & (block_size - 1))):
+        raise ConfigError(f"int8 block size must be 0 (per channel) or a power of two >= 16, not {block_size}")
 
-    Per output channel: on SciFact text it kept the top-10 of fp32 at 0.90 (MiniLM) and 0.98
-    (splade-tiny), against 0.82 and 0.97 per tensor, at about the same speed
-    (docs/BENCHMARKS.md).
 
-    ``reduce_range`` (7-bit weights): on x86 CPUs without VNNI (AVX2 only) ONNX
-    Runtime's u8 x s8 kernel (VPMADDUBSW) saturates its 16-bit pair sums, and
-    splade-tiny's top-10 overlap on SciFact fell to 0.88 there (0.97 with
-    ``reduce_range``). A graph is exported once and run on any CPU, so it is on always;
-    on a VNNI CPU it costs splade-tiny 0.009 of overlap (0.964 -> 0.955, full SciFact).
+def quantize_onnx(source: Path, target: Path, block_size: int = INT8_BLOCK) -> Path:
+    """int8 every weight MatMul of ``source`` into ``target``.
+
+    Default (``block_size`` > 0): ONNX Runtime's ``MatMulNBits`` (8-bit symmetric weights, one
+    scale per ``block_size`` input channels of each output channel; ``accuracy_level=4``:
+    activations quantised to int8 per row and per block when the call runs). Why: dynamic int8
+    with one activation scale per tensor let the few outlier channels of BERT-style hidden states
+    cost every other channel its resolution, and neither choosing MatMuls nor SmoothQuant brought
+    the shipped MiniLM's top-10 overlap with fp32 above 0.93. With scales per 32 channels it
+    is 0.98 (docs/BENCHMARKS.md, "Block-wise int8"). The kernel is ONNX Runtime's, not ours.
+
+    ``block_size=0``: the older per-channel ``quantize_dynamic`` graph (faster on very small
+    models such as splade-tiny, where the blocks' overhead is not repaid). It uses
+    ``reduce_range`` (7-bit weights): on x86 CPUs without VNNI ONNX Runtime's u8 x s8 kernel
+    (VPMADDUBSW) saturates its 16-bit pair sums, and splade-tiny's overlap fell to 0.88 there.
     """
-    from onnxruntime.quantization import QuantType, quantize_dynamic
+    check_int8_block(block_size)
+    if block_size == 0:
+        from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul", "Gemm"],
-                     per_channel=True, reduce_range=True)
+        quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul", "Gemm"],
+                         per_channel=True, reduce_range=True)
+        return target
+    import onnx
+    from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
+
+    quantizer = MatMulNBitsQuantizer(onnx.load(str(source)), bits=8, block_size=block_size, is_symmetric=True,
+                                     accuracy_level=4)
+    quantizer.process()
+    quantizer.model.save_model_to_file(str(target), use_external_data_format=False)
     return target
 
 
 def export_openvino(encoder: Any, directory: str | Path, *, int8: bool = False, calibration: Any = None,
-                    alpha: float = 0.75) -> Path:
+                    alpha: float = 0.75, int8_block: int = INT8_BLOCK) -> Path:
     """Write ``openvino/model.xml`` (and ``model_qint8.xml`` with ``int8``), converted from our ONNX graph."""
     import openvino as ov
 
@@ -149,7 +172,8 @@ def export_openvino(encoder: Any, directory: str | Path, *, int8: bool = False, 
     target = directory / graph_file("openvino", False)
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
-        onnx_path = export_onnx(encoder, tmp, int8=int8, calibration=calibration, alpha=alpha)
+        onnx_path = export_onnx(encoder, tmp, int8=int8, calibration=calibration, alpha=alpha,
+                                int8_block=int8_block)
         ov.save_model(ov.convert_model(str(onnx_path)), str(target), compress_to_fp16=False)
         if int8:
             int8_graph = ov.convert_model(str(Path(tmp) / graph_file("onnx", True)))
@@ -158,16 +182,17 @@ def export_openvino(encoder: Any, directory: str | Path, *, int8: bool = False, 
 
 
 def export(encoder: Any, directory: str | Path, backend: str, *, int8: bool = False, calibration: Any = None,
-           alpha: float = 0.75) -> Path:
+           alpha: float = 0.75, int8_block: int = INT8_BLOCK) -> Path:
     """Export ``encoder`` (torch) for ``backend`` into a model folder; returns the graph's path.
 
     ``calibration``: texts for SmoothQuant before int8 (see :func:`export_onnx`).
     """
     check_backend(backend)
     if backend == "onnx":
-        return export_onnx(encoder, directory, int8=int8, calibration=calibration, alpha=alpha)
+        return export_onnx(encoder, directory, int8=int8, calibration=calibration, alpha=alpha, int8_block=int8_block)
     if backend == "openvino":
-        return export_openvino(encoder, directory, int8=int8, calibration=calibration, alpha=alpha)
+        return export_openvino(encoder, directory, int8=int8, calibration=calibration, alpha=alpha,
+                               int8_block=int8_block)
     raise ConfigError("the torch backend needs no export: save_pretrained writes its weights")
 
 
