@@ -124,6 +124,27 @@ def test_block_int8_keeps_rankings_better_than_per_channel(beir_dir, tmp_path):
     assert block >= channel and block >= 0.95, (block, channel)
 
 
+def test_block_int8_leaves_the_process_logging_alone(tiny_llama_dir, tmp_path):
+    """ONNX Runtime's MatMulNBits module calls logging.basicConfig(INFO) on import and logs every node;
+    quantising must leave the root logger as it was and print no per-node lines (fresh process)."""
+    import subprocess
+    import sys
+
+    script = (
+        "import logging, sys; from pathlib import Path\n"
+        "from laconic.encoder import SparseEncoder, backends\n"
+        f"enc = SparseEncoder.from_pretrained({str(tiny_llama_dir)!r}, device='cpu')\n"
+        f"out = Path({str(tmp_path)!r})\n"
+        "backends.export(enc, out, 'onnx', int8=True)\n"
+        "root = logging.getLogger()\n"
+        "assert not root.handlers and root.level == logging.WARNING, (root.handlers, root.level)\n"
+        "assert (out / 'onnx' / 'model_qint8.onnx').is_file()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "skip to quantize" not in done.stderr and "[INFO]" not in done.stderr, done.stderr[-3000:]
+
+
 @pytest.mark.parametrize("args, message", [
     (["--int8", "--int8-block", "24"], "power of two"),
     (["--int8", "--int8-block", "-1"], "power of two"),

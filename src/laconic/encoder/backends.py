@@ -154,8 +154,16 @@ def quantize_onnx(source: Path, target: Path, block_size: int = INT8_BLOCK) -> P
                          per_channel=True, reduce_range=True)
         return target
     import onnx
+
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
     from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
 
+    # That module calls logging.basicConfig(level=INFO) when imported, which would turn on INFO
+    # logging for the whole process, and logs a line per graph node; undo the one, quiet the other.
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    logging.getLogger(MatMulNBitsQuantizer.__module__).setLevel(logging.WARNING)
     quantizer = MatMulNBitsQuantizer(onnx.load(str(source)), bits=8, block_size=block_size, is_symmetric=True,
                                      accuracy_level=4)
     quantizer.process()
