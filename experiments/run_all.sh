@@ -70,6 +70,9 @@ recipe() {
     minilm-p2b) echo "experiments/configs/minilm-phase2-lr5e5.yaml runs/models/minilm-base$BIAS" ;;  # round 2
     minilm-p12b) echo "experiments/configs/minilm-phase2-lr5e5.yaml runs/train/minilm-p1/merged" ;;  # round 2
     minilm-p1l) echo "experiments/configs/minilm-phase1-long.yaml runs/models/minilm-base$BIAS" ;;  # session 9: 600 steps, 128-token documents
+    minilm-p1l2) echo "experiments/configs/minilm-phase2-selfmined.yaml runs/train/minilm-p1l/merged" ;;  # session 9: self-mined negatives
+    minilm-p1l2-l0) echo "experiments/configs/minilm-phase2-selfmined-l0.yaml runs/train/minilm-p1l/merged" ;;  # session 10: the same, λ = 0
+    minilm-p1l2-ib) echo "experiments/configs/minilm-phase2-inbatch-l0.yaml runs/train/minilm-p1l/merged" ;;  # session 10: in-batch negatives only, λ = 0
     minilm-p2-l3) echo "experiments/configs/minilm-phase2-lambda1e-3.yaml runs/models/minilm-base$BIAS" ;;  # ablation
     llama-p1) echo "experiments/configs/llama-phase1.yaml runs/models/llama-init" ;;
     llama-p2) echo "experiments/configs/llama-phase2.yaml runs/models/llama-init" ;;
@@ -78,10 +81,25 @@ recipe() {
   esac
 }
 
+# mine_self: negatives mined by minilm-p1l itself on the train qrels, in the windows used for BM25
+# (SciFact ranks 3-50, NFCorpus 101-300), interleaved 1:1 -> runs/data/phase2-p1l.jsonl
+mine_self() {
+  [ -f runs/data/phase2-p1l.jsonl ] && return 0
+  [ -f runs/models/minilm-p1l/config.json ] || $PY experiments/export_model.py runs/train/minilm-p1l/merged \
+    runs/models/minilm-p1l --max-terms "$MAX_TERMS" --max-length "$EVAL_LEN"
+  step "negatives mined by minilm-p1l"
+  $LACONIC mine --model runs/models/minilm-p1l --corpus "$BEIR/scifact/corpus.jsonl" --queries "$BEIR/scifact/queries.jsonl" \
+    --qrels "$BEIR/scifact/qrels/train.tsv" --output runs/data/mined-p1l-scifact.jsonl --depth 50 --skip 2 --max-negatives 15
+  $LACONIC mine --model runs/models/minilm-p1l --corpus "$BEIR/nfcorpus/corpus.jsonl" --queries "$BEIR/nfcorpus/queries.jsonl" \
+    --qrels "$BEIR/nfcorpus/qrels/train.tsv" --output runs/data/mined-p1l-nfcorpus.jsonl --depth 300 --skip 100 --max-negatives 15
+  $PY experiments/interleave.py runs/data/mined-p1l-scifact.jsonl runs/data/mined-p1l-nfcorpus.jsonl -o runs/data/phase2-p1l.jsonl
+}
+
 # one NAME: train (after its phase-1 base, if any), export and evaluate one model
 one() {
   local name=$1
   case $name in *-p12|*-p12b) train "${name%-p12*}-p1" $(recipe "${name%-p12*}-p1") ;; esac
+  case $name in minilm-p1l2*) train minilm-p1l $(recipe minilm-p1l); mine_self ;; esac
   train "$name" $(recipe "$name")
   export_eval "$name"
 }
