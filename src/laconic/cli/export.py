@@ -29,7 +29,7 @@ def export_command(
     int8_block: int = typer.Option(
         32, "--int8-block",
         help="With --int8: input channels per int8 scale (a power of two >= 16); 0 = one scale per output "
-             "channel and per activation tensor (faster on very small models, less exact)."),
+             "channel and per activation tensor (faster, less exact; docs/BENCHMARKS.md)."),
     tokenizer: str | None = TOKENIZER,
     profile: str | None = PROFILE,
 ) -> None:
