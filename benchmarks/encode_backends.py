@@ -69,18 +69,17 @@ def prepare(name: str, source: str, gguf: str | None, workdir: Path) -> Path:
     return folder
 
 
-def channel_folder(folder: Path) -> Path:
-    """``folder``'s model with the per-channel dynamic int8 graph (``block_size=0``), once."""
-    from laconic.encoder import backends
+def int8_variant(folder: Path, suffix: str, **export_kwargs) -> Path:
+    """``folder``'s model beside it (``<name>-<suffix>``) with an int8 ONNX graph exported with
+    ``export_kwargs`` (``int8_block=0``; SmoothQuant's ``calibration``/``alpha``), once."""
+    from laconic.encoder import SparseEncoder, backends
 
-    target = folder.parent / f"{folder.name}-int8-channel"
+    target = folder.parent / f"{folder.name}-{suffix}"
     if (target / backends.graph_file("onnx", True)).is_file():
         return target
-    from laconic.encoder import SparseEncoder
-
     encoder = SparseEncoder.from_pretrained(folder, device="cpu", dtype="float32")
     encoder.save_pretrained(target)
-    backends.export(encoder, target, "onnx", int8=True, int8_block=0)
+    backends.export(encoder, target, "onnx", int8=True, **export_kwargs)
     return target
 
 
@@ -135,7 +134,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
         folder = prepare(name, *sources[name], Path(args.workdir))
         ref = None
         for backend, int8 in VARIANTS:
-            where = channel_folder(folder) if backend == "onnx+channel" else folder
+            where = int8_variant(folder, "int8-channel", int8_block=0) if backend == "onnx+channel" else folder
             enc = SparseEncoder.from_pretrained(where, backend=backend.split("+")[0], int8=int8, device="cpu")
             qv, dv = enc.encode_queries(queries), enc.encode_documents(docs)
             if ref is None:

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from encode_backends import ROOT, channel_folder, prepare  # noqa: E402
+from encode_backends import ROOT, int8_variant, prepare  # noqa: E402
 
 from laconic.encoder import SparseEncoder  # noqa: E402
 from laconic.evaluation import load_beir  # noqa: E402
@@ -49,19 +49,11 @@ def smoothed_folder(folder: Path, alpha: float) -> Path:
 
     Calibration: the last 150 documents of each corpus (documents only: no query, no judgement).
     """
-    from laconic.encoder import backends
-
-    target = folder.parent / f"{folder.name}-smoothquant-{alpha}"
-    if (target / backends.graph_file("onnx", True)).is_file():
-        return target
     texts = []
     for dataset in ("scifact", "nfcorpus"):
         ds = load_beir(BEIR / dataset, "test")
         texts += [{"title": t, "text": x} for t, x in zip(ds.titles[-150:], ds.texts[-150:])]
-    encoder = SparseEncoder.from_pretrained(folder, device="cpu", dtype="float32")
-    encoder.save_pretrained(target)
-    backends.export(encoder, target, "onnx", int8=True, calibration=texts, alpha=alpha)
-    return target
+    return int8_variant(folder, f"smoothquant-{alpha}", calibration=texts, alpha=alpha)
 
 
 def top10(run: dict, q: str) -> set[str]:
@@ -88,8 +80,12 @@ def main(argv: list[str] | None = None) -> None:
             runs = {}
             variants = list(VARIANTS) + ([("onnx+smoothquant", True)] if args.smoothquant else [])
             for backend, int8 in variants:
-                where = {"onnx+smoothquant": lambda: smoothed_folder(folder, args.alpha),
-                         "onnx+channel": lambda: channel_folder(folder)}.get(backend, lambda: folder)()
+                if backend == "onnx+smoothquant":
+                    where = smoothed_folder(folder, args.alpha)
+                elif backend == "onnx+channel":
+                    where = int8_variant(folder, "int8-channel", int8_block=0)
+                else:
+                    where = folder
                 lengths = {"query_max_length": args.max_length, "document_max_length": args.max_length} if args.max_length else {}
                 enc = SparseEncoder.from_pretrained(where, backend=backend.split("+")[0], int8=int8, device="cpu", **lengths)
                 runs[(backend, int8)], seconds = ranked(enc, ds)

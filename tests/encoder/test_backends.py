@@ -65,49 +65,44 @@ def test_int8_is_close_to_fp32(exported, tiny_llama_dir, backend):
     assert cos.min() > 0.99, cos
 
 
-def test_int8_keeps_rankings_on_a_real_model(beir_dir, tmp_path):
-    """splade-tiny (a real SPLADE model) on SciFact text: int8 ONNX keeps the top-10 of fp32."""
-    import json as _json
-
-    if not SPLADE.is_dir():
-        pytest.fail(f"splade-tiny expected at {SPLADE}")
-    docs, queries = [], []
+def _scifact_sample(beir_dir: Path, n_docs: int, n_queries: int) -> tuple[list[dict], list[str]]:
+    """The first documents and queries of SciFact, as records and texts."""
     with open(beir_dir / "scifact" / "corpus.jsonl", encoding="utf-8") as f:
-        for line in f:
-            docs.append(_json.loads(line))
-            if len(docs) == 300:
-                break
+        docs = [json.loads(line) for _, line in zip(range(n_docs), f)]
     with open(beir_dir / "scifact" / "queries.jsonl", encoding="utf-8") as f:
-        queries = [_json.loads(line)["text"] for _, line in zip(range(30), f)]
-    fp32 = SparseEncoder.from_pretrained(SPLADE, backend="onnx")
-    int8 = SparseEncoder.from_pretrained(SPLADE, backend="onnx", int8=True)
-    overlap = []
-    d32, d8 = fp32.encode_documents(docs).to_scipy(), int8.encode_documents(docs).to_scipy()
-    q32, q8 = fp32.encode_queries(queries).to_scipy(), int8.encode_queries(queries).to_scipy()
-    s32, s8 = (q32 @ d32.T).toarray(), (q8 @ d8.T).toarray()
-    for a, b in zip(s32, s8):
-        overlap.append(len(set(np.argsort(-a)[:10]) & set(np.argsort(-b)[:10])) / 10)
-    assert np.mean(overlap) >= 0.9, np.mean(overlap)
+        queries = [json.loads(line)["text"] for _, line in zip(range(n_queries), f)]
+    return docs, queries
 
 
 def _top10_overlap(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean share of each row's top-10 columns in ``a`` that are also in ``b``'s."""
     return float(np.mean([len(set(np.argsort(-x)[:10]) & set(np.argsort(-y)[:10])) / 10 for x, y in zip(a, b)]))
+
+
+def _scores(encoder: SparseEncoder, docs: list[dict], queries: list[str]) -> np.ndarray:
+    return (encoder.encode_queries(queries).to_scipy() @ encoder.encode_documents(docs).to_scipy().T).toarray()
+
+
+def test_int8_keeps_rankings_on_a_real_model(beir_dir, tmp_path):
+    """splade-tiny (a real SPLADE model) on SciFact text: int8 ONNX keeps the top-10 of fp32."""
+    if not SPLADE.is_dir():
+        pytest.fail(f"splade-tiny expected at {SPLADE}")
+    docs, queries = _scifact_sample(beir_dir, 300, 30)
+    fp32 = SparseEncoder.from_pretrained(SPLADE, backend="onnx")
+    int8 = SparseEncoder.from_pretrained(SPLADE, backend="onnx", int8=True)
+    overlap = _top10_overlap(_scores(fp32, docs, queries), _scores(int8, docs, queries))
+    assert overlap >= 0.9, overlap
 
 
 def test_block_int8_keeps_rankings_better_than_per_channel(beir_dir, tmp_path):
     """The default block-wise graph (MatMulNBits) against the per-channel dynamic one, both against the
     fp32 graph, on splade-tiny and SciFact text: blocks must keep at least as much of fp32's top-10."""
-    import json as _json
-
     import onnx
     from typer.testing import CliRunner
 
     from laconic.cli.main import app
 
-    with open(beir_dir / "scifact" / "corpus.jsonl", encoding="utf-8") as f:
-        docs = [_json.loads(line) for _, line in zip(range(300), f)]
-    with open(beir_dir / "scifact" / "queries.jsonl", encoding="utf-8") as f:
-        queries = [_json.loads(line)["text"] for _, line in zip(range(40), f)]
+    docs, queries = _scifact_sample(beir_dir, 300, 40)
     scores = {}
     for name, block in (("block", "32"), ("channel", "0")):
         out = tmp_path / name
@@ -116,10 +111,8 @@ def test_block_int8_keeps_rankings_better_than_per_channel(beir_dir, tmp_path):
         assert result.exit_code == 0, result.output
         ops = {n.op_type for n in onnx.load(str(out / "onnx" / "model_qint8.onnx"), load_external_data=False).graph.node}
         assert ("MatMulNBits" in ops) == (name == "block") and ("MatMulInteger" in ops) == (name == "channel")
-        enc = SparseEncoder.from_pretrained(out, backend="onnx", int8=True)
-        scores[name] = (enc.encode_queries(queries).to_scipy() @ enc.encode_documents(docs).to_scipy().T).toarray()
-    ref = SparseEncoder.from_pretrained(tmp_path / "block", backend="onnx")
-    scores["fp32"] = (ref.encode_queries(queries).to_scipy() @ ref.encode_documents(docs).to_scipy().T).toarray()
+        scores[name] = _scores(SparseEncoder.from_pretrained(out, backend="onnx", int8=True), docs, queries)
+    scores["fp32"] = _scores(SparseEncoder.from_pretrained(tmp_path / "block", backend="onnx"), docs, queries)
     block, channel = _top10_overlap(scores["fp32"], scores["block"]), _top10_overlap(scores["fp32"], scores["channel"])
     assert block >= channel and block >= 0.95, (block, channel)
 

@@ -26,10 +26,10 @@ def export_command(
         None, "--calibration",
         help="With --int8: corpus.jsonl or text file of typical texts (a few hundred); SmoothQuant before int8."),
     alpha: float = typer.Option(0.75, "--smooth-alpha", min=0.0, max=1.0, help="SmoothQuant strength (with --calibration)."),
-    int8_block: int = typer.Option(
-        32, "--int8-block",
-        help="With --int8: input channels per int8 scale (a power of two >= 16); 0 = one scale per output "
-             "channel and per activation tensor (faster, less exact; docs/BENCHMARKS.md)."),
+    int8_block: int | None = typer.Option(
+        None, "--int8-block",
+        help="With --int8: input channels per int8 scale (a power of two >= 16; default 32); 0 = one scale per "
+             "output channel and per activation tensor (faster, less exact; docs/BENCHMARKS.md)."),
     tokenizer: str | None = TOKENIZER,
     profile: str | None = PROFILE,
 ) -> None:
@@ -50,10 +50,11 @@ def export_command(
         if not int8:
             raise InputError("--calibration only applies with --int8", field="calibration")
         texts = read_items(calibration, "documents").records[:500]
-    if int8_block != backends.INT8_BLOCK and not int8:
+    if int8_block is not None and not int8:
         from laconic.errors import InputError
 
         raise InputError("--int8-block only applies with --int8", field="int8-block")
+    int8_block = backends.INT8_BLOCK if int8_block is None else int8_block
     backends.check_int8_block(int8_block)
     started = time.perf_counter()
     encoder = load_encoder(model, tokenizer=tokenizer, profile=profile, device="cpu", dtype="float32")
