@@ -53,6 +53,31 @@ def test_fp32_backends_equal_torch(exported, tiny_llama_dir, backend):
     )
 
 
+@pytest.mark.parametrize("backend", ["onnx", "openvino"])
+def test_exported_pooling_equals_torch_at_every_length(exported, tiny_llama_dir, backend):
+    """The graph pools by halving L and copying real rows over padding (encoder/pooling.py); torch
+    masks and reduces. Lengths around the halvings' boundaries, odd ones, more rows than the
+    halvings reduce to one (L > 32), and a row of padding only, in one right-padded batch."""
+    import torch
+
+    if backend == "openvino":
+        pytest.importorskip("openvino", reason="the openvino extra is part of [all]")
+    torch_enc = SparseEncoder.from_pretrained(tiny_llama_dir, device="cpu", max_terms=0)
+    runner = SparseEncoder.from_pretrained(exported, backend=backend).runner
+    lengths = [1, 2, 3, 16, 31, 32, 33, 63, 65, 130, 0]
+    width = max(lengths)
+    gen = torch.Generator().manual_seed(0)
+    ids = torch.randint(3, torch_enc.vocab_size, (len(lengths), width), generator=gen)
+    mask = (torch.arange(width)[None, :] < torch.tensor(lengths)[:, None]).long()
+    with torch.no_grad():
+        want = torch_enc(ids, mask, top_k=None).numpy()
+    got = runner(ids.numpy(), mask.numpy(), 1)
+    assert np.abs(got - want).max() <= 1e-4
+    assert not got[-1].any() and (got[:-1] > 0).any(axis=1).all()  # no real token: all zeros
+    one = runner(ids[4:5, :31].numpy(), mask[4:5, :31].numpy(), 1)  # unpadded, alone: the same vector
+    assert np.abs(one[0] - got[4]).max() <= 1e-4
+
+
 @pytest.mark.parametrize("backend", ["torch", "onnx", "openvino"])
 def test_int8_is_close_to_fp32(exported, tiny_llama_dir, backend):
     if backend == "openvino":

@@ -171,3 +171,25 @@ def test_encode_uses_eval_mode_and_restores_training(tiny_llama_dir):
     enc.train()
     enc.encode_queries(["a query"])
     assert enc.training and enc.model.training
+
+
+@pytest.mark.parametrize("k", [0, 2, 5, 40])
+def test_to_sparse_keeps_each_rows_top_k_positive_weights(k):
+    """Rows with fewer positives than k (the mask path) and more (the topk path), in one batch."""
+    from laconic.encoder.model import _to_sparse
+
+    gen = np.random.default_rng(0)
+    dense = gen.normal(size=(6, 60)).astype(np.float32)
+    dense[0] = 0.0  # nothing positive
+    dense[1, dense[1] > 0] = 0.0
+    dense[1, [7, 3, 50]] = [0.5, 2.0, 1.0]  # three positives
+    got = _to_sparse(torch.from_numpy(dense), k).to_dense()
+    want = np.zeros_like(dense)
+    for i, row in enumerate(dense):  # oracle: the k largest positive weights, by brute force
+        positive = [j for j in np.argsort(-row) if row[j] > 0]
+        for j in positive[: k or None]:
+            want[i, j] = row[j]
+    np.testing.assert_array_equal(got, want)
+    dense[3, 4] = np.nan
+    with pytest.raises(ValueError, match="non-finite"):
+        _to_sparse(torch.from_numpy(dense), k)

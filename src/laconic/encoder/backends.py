@@ -31,7 +31,9 @@ weights, as Sentence Transformers lays out its ``onnx/`` and ``openvino/``):
 
 from __future__ import annotations
 
+import atexit
 import logging
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -270,6 +272,8 @@ def open_runner(folder: Path | None, backend: str, int8: bool, encoder_factory: 
         return runner_type(path)
     log.warning("%s has no %s; exporting it for this process (save it with: laconic export --backend %s%s)",
                 folder, graph_file(backend, int8), backend, " --int8" if int8 else "")
-    with tempfile.TemporaryDirectory(prefix=f"laconic-{backend}-") as tmp:
-        export(encoder_factory(), tmp, backend, int8=int8)
-        return runner_type(Path(tmp) / graph_file(backend, int8))  # the runtime has read the graph: the files can go
+    # Kept until the process exits: ONNX Runtime reads the file again for each new thread count.
+    tmp = tempfile.mkdtemp(prefix=f"laconic-{backend}-")
+    atexit.register(shutil.rmtree, tmp, ignore_errors=True)
+    export(encoder_factory(), tmp, backend, int8=int8)
+    return runner_type(Path(tmp) / graph_file(backend, int8))

@@ -297,7 +297,7 @@ class SparseEncoder(nn.Module):
         was_training = self.training
         self.eval()  # no dropout while encoding, even mid-training
         plural = "queries" if kind == "query" else f"{kind}s"
-        bar = tqdm(total=len(rows), desc=f"encode {plural}", unit=kind[0], disable=not show_progress)
+        bar = tqdm(total=len(rows), desc=f"encode {plural}", unit=kind[0]) if show_progress else None
         try:
             with _num_threads(threads), torch.inference_mode():
                 for lo, hi in spans:
@@ -305,14 +305,18 @@ class SparseEncoder(nn.Module):
                     enc = pad_batch(batch, self.tokenizer.pad_token_id, self.device)
                     dense = self._term_weights(enc, threads)  # (B, V)
                     parts.append(_to_sparse(dense, self.config.top_k))
-                    bar.update(len(batch))
+                    if bar is not None:
+                        bar.update(len(batch))
         finally:
-            bar.close()
+            if bar is not None:
+                bar.close()
             self.train(was_training)
         if not parts:
             return SparseVectors.empty(self.vocab_size, 0).with_ids(list(ids) if ids is not None else None)
-        stacked = SparseVectors.concat(parts)
-        restored = stacked[np.argsort(order, kind="stable")]
+        stacked = parts[0] if len(parts) == 1 else SparseVectors.concat(parts)
+        # one query at a time is the service's case: skip the reorder (a scipy copy) when there is none
+        sorted_already = bool(np.all(order[1:] > order[:-1]))
+        restored = stacked if sorted_already else stacked[np.argsort(order, kind="stable")]
         return restored.with_ids(list(ids) if ids is not None else None)
 
     def encode_queries(self, texts: Sequence[str], batch_size: int = 32, show_progress: bool | None = None,
@@ -351,7 +355,13 @@ class SparseEncoder(nn.Module):
 def _to_sparse(dense: torch.Tensor, k: int | None) -> SparseVectors:
     """(B, V) weights to CSR, keeping each row's top ``k`` positive weights, term ids sorted."""
     vocab = dense.shape[1]
-    if k and k < vocab:
+    if not bool(torch.isfinite(dense).all()):
+        raise ValueError("the model produced non-finite term weights (NaN or inf); in float16, try dtype='float32'")
+    positive = dense > 0
+    # Trained models keep far fewer than k positive weights per query: then the top k are all of
+    # them, and a mask is enough (no topk over the vocabulary, no sort). Measured on a one-query
+    # batch of splade-tiny (graph stubbed out, machine loaded): Python side 0.69 -> 0.36-0.47 ms.
+    if k and k < vocab and int(positive.sum(dim=1).max()) > k:
         vals, idx = dense.topk(int(k), dim=1)  # (B, k)
         idx = torch.where(vals > 0, idx, torch.full_like(idx, vocab))  # push zeros to the end
         idx, perm = idx.sort(dim=1)
@@ -360,11 +370,11 @@ def _to_sparse(dense: torch.Tensor, k: int | None) -> SparseVectors:
         counts = keep.sum(dim=1).cpu().numpy()
         cols, data = idx[keep].cpu().numpy(), vals[keep].float().cpu().numpy()
     else:
-        nz = dense.nonzero()  # row-major: rows, then term ids ascending
+        nz = positive.nonzero()  # row-major: rows, then term ids ascending
         counts = np.bincount(nz[:, 0].cpu().numpy(), minlength=dense.shape[0])
         cols, data = nz[:, 1].cpu().numpy(), dense[nz[:, 0], nz[:, 1]].float().cpu().numpy()
     indptr = np.concatenate([[0], np.cumsum(counts)])
-    return SparseVectors(indptr, cols, data, vocab)
+    return SparseVectors(indptr, cols, data, vocab, check=False)  # ids sorted and in range by construction
 
 
 @contextlib.contextmanager
