@@ -50,8 +50,8 @@ def _pool_chunk(
     if halves is not None:
         for hi, lo in halves:  # overlapping halves when L is odd: a row compared with itself
             logits = torch.maximum(logits[:, :hi], logits[:, lo:])
-        return torch.log1p(torch.relu(logits.amax(dim=1).float()))
-    logits = logits.masked_fill(padding, float("-inf"))
+    else:
+        logits = logits.masked_fill(padding, float("-inf"))
     return torch.log1p(torch.relu(logits.amax(dim=1).float()))  # (B, c)
 
 
