@@ -151,7 +151,7 @@ def quantize_onnx(source: Path, target: Path, block_size: int = INT8_BLOCK) -> P
     (docs/BENCHMARKS.md, "Block-wise int8"). The kernel is ONNX Runtime's, not ours.
 
     ``block_size=0``: the older per-channel ``quantize_dynamic`` graph: faster in ONNX Runtime
-    (shipped MiniLM query 8.0 against 12.6 ms), less exact (overlap 0.89). It uses
+    (shipped MiniLM query 6.4 against 10.9 ms), less exact (overlap 0.89). It uses
     ``reduce_range`` (7-bit weights): on x86 CPUs without VNNI ONNX Runtime's u8 x s8 kernel
     (VPMADDUBSW) saturates its 16-bit pair sums, and splade-tiny's overlap fell to 0.88 there.
     """
