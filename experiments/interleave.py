@@ -1,8 +1,10 @@
 """Interleave JSONL training files (shuffled each, then round-robin) into one file.
 
-Why: phase 2 sees only a few hundred queries on CPU; round-robin gives SciFact
-(809 train queries) and NFCorpus (2,590) equal weight in whatever prefix the
-step budget consumes, instead of NFCorpus dominating it.
+Why: one training file from several sources. The order only matters to a trainer that reads
+the file in order; ``laconic train`` permutes the whole file every epoch, so there the mix is set
+by each source's count (SciFact 809 train queries : NFCorpus 2,590), not by the round-robin. To
+mix 1:1, cut the output after ``n_sources x min(count)`` lines (round-robin makes that prefix
+exactly balanced), as experiments/configs/minilm-phase2-mix-l0.yaml does.
 
 Example:
     python experiments/interleave.py runs/data/mined-bm25-scifact.jsonl runs/data/mined-bm25-nfcorpus.jsonl -o runs/data/phase2-bm25.jsonl

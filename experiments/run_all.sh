@@ -73,6 +73,8 @@ recipe() {
     minilm-p1l2) echo "experiments/configs/minilm-phase2-selfmined.yaml runs/train/minilm-p1l/merged" ;;  # session 9: self-mined negatives
     minilm-p1l2-l0) echo "experiments/configs/minilm-phase2-selfmined-l0.yaml runs/train/minilm-p1l/merged" ;;  # session 10: the same, λ = 0
     minilm-p1l2-ib) echo "experiments/configs/minilm-phase2-inbatch-l0.yaml runs/train/minilm-p1l/merged" ;;  # session 10: in-batch negatives only, λ = 0
+    minilm-p1l2-ib3) echo "experiments/configs/minilm-phase2-inbatch-lr3e6.yaml runs/train/minilm-p1l/merged" ;;  # session 13: the same at lr 3e-6
+    minilm-p1l2-mix) echo "experiments/configs/minilm-phase2-mix-l0.yaml runs/train/minilm-p1l/merged" ;;  # session 13: in-batch, phase-1 pairs mixed in 1:1
     minilm-p2-l3) echo "experiments/configs/minilm-phase2-lambda1e-3.yaml runs/models/minilm-base$BIAS" ;;  # ablation
     llama-p1) echo "experiments/configs/llama-phase1.yaml runs/models/llama-init" ;;
     llama-p2) echo "experiments/configs/llama-phase2.yaml runs/models/llama-init" ;;
@@ -82,7 +84,7 @@ recipe() {
 }
 
 # mine_self: negatives mined by minilm-p1l itself on the train qrels, in the windows used for BM25
-# (SciFact ranks 3-50, NFCorpus 101-300), interleaved 1:1 -> runs/data/phase2-p1l.jsonl
+# (SciFact ranks 3-50, NFCorpus 101-300), joined -> runs/data/phase2-p1l.jsonl
 mine_self() {
   [ -f runs/data/phase2-p1l.jsonl ] && return 0
   [ -f runs/models/minilm-p1l/config.json ] || $PY experiments/export_model.py runs/train/minilm-p1l/merged \
@@ -100,6 +102,10 @@ one() {
   local name=$1
   case $name in *-p12|*-p12b) train "${name%-p12*}-p1" $(recipe "${name%-p12*}-p1") ;; esac
   case $name in minilm-p1l2*) train minilm-p1l $(recipe minilm-p1l); mine_self ;; esac
+  # the mix: all train queries and as many phase-1 pairs (the round-robin prefix is balanced)
+  case $name in minilm-p1l2-mix) [ -f runs/data/phase2-mix-half.jsonl ] || { $PY experiments/interleave.py \
+    runs/data/phase2-p1l.jsonl runs/data/phase1.jsonl -o runs/data/phase2-mix.jsonl \
+    && head -n 6798 runs/data/phase2-mix.jsonl > runs/data/phase2-mix-half.jsonl; } ;; esac
   train "$name" $(recipe "$name")
   export_eval "$name"
 }
