@@ -102,10 +102,9 @@ one() {
   local name=$1
   case $name in *-p12|*-p12b) train "${name%-p12*}-p1" $(recipe "${name%-p12*}-p1") ;; esac
   case $name in minilm-p1l2*) train minilm-p1l $(recipe minilm-p1l); mine_self ;; esac
-  # the mix: all train queries and as many phase-1 pairs (the round-robin prefix is balanced)
-  case $name in minilm-p1l2-mix) [ -f runs/data/phase2-mix-half.jsonl ] || { $PY experiments/interleave.py \
-    runs/data/phase2-p1l.jsonl runs/data/phase1.jsonl -o runs/data/phase2-mix.jsonl \
-    && head -n 6798 runs/data/phase2-mix.jsonl > runs/data/phase2-mix-half.jsonl; } ;; esac
+  # the mix: all train queries and as many phase-1 pairs
+  case $name in minilm-p1l2-mix) [ -f runs/data/phase2-mix-half.jsonl ] || $PY experiments/interleave.py --balance \
+    runs/data/phase2-p1l.jsonl runs/data/phase1.jsonl -o runs/data/phase2-mix-half.jsonl ;; esac
   train "$name" $(recipe "$name")
   export_eval "$name"
 }
