@@ -11,7 +11,7 @@
 #
 # Needs the BEIR data at ../shared/data/beir (override: BEIR=/path). Runs on CPU;
 # set THREADS to bound torch threads (default 2). `model` copies the best MiniLM
-# (SHIP, default minilm-p1l) into models/laconic-minilm (float16), the model `laconic demo` uses.
+# (SHIP, default minilm-p1l2-sf) into models/laconic-minilm (float16), the model `laconic demo` uses.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BEIR=${BEIR:-$(cd .. && pwd)/shared/data/beir}
@@ -75,6 +75,10 @@ recipe() {
     minilm-p1l2-ib) echo "experiments/configs/minilm-phase2-inbatch-l0.yaml runs/train/minilm-p1l/merged" ;;  # session 10: in-batch negatives only, λ = 0
     minilm-p1l2-ib3) echo "experiments/configs/minilm-phase2-inbatch-lr3e6.yaml runs/train/minilm-p1l/merged" ;;  # session 13: the same at lr 3e-6
     minilm-p1l2-mix) echo "experiments/configs/minilm-phase2-mix-l0.yaml runs/train/minilm-p1l/merged" ;;  # session 13: in-batch, phase-1 pairs mixed in 1:1
+    minilm-p1l2-sf) echo "experiments/configs/minilm-phase2-scifact-inbatch.yaml runs/train/minilm-p1l/merged" ;;  # session 14: SciFact alone, 200 train queries held out as dev
+    minilm-p1l2-sfm) echo "experiments/configs/minilm-phase2-scifact-mined.yaml runs/train/minilm-p1l/merged" ;;  # session 14: the same with one self-mined negative
+    minilm-p1l2-sf2) echo "experiments/configs/minilm-phase2-scifact-inbatch-lr2e5.yaml runs/train/minilm-p1l/merged" ;;  # session 14: SciFact alone at lr 2e-5
+    minilm-p2-sf) echo "experiments/configs/minilm-phase2-scifact-inbatch.yaml runs/models/minilm-base$BIAS" ;;  # session 14: that phase 2 alone
     minilm-p2-l3) echo "experiments/configs/minilm-phase2-lambda1e-3.yaml runs/models/minilm-base$BIAS" ;;  # ablation
     llama-p1) echo "experiments/configs/llama-phase1.yaml runs/models/llama-init" ;;
     llama-p2) echo "experiments/configs/llama-phase2.yaml runs/models/llama-init" ;;
@@ -102,9 +106,14 @@ one() {
   local name=$1
   case $name in *-p12|*-p12b) train "${name%-p12*}-p1" $(recipe "${name%-p12*}-p1") ;; esac
   case $name in minilm-p1l2*) train minilm-p1l $(recipe minilm-p1l); mine_self ;; esac
+  # minilm-p2-sf trains from the base, but on the same file as minilm-p1l2-sf (only its positives are read)
+  case $name in minilm-p2-sf) train minilm-p1l $(recipe minilm-p1l); mine_self ;; esac
   # the mix: all train queries and as many phase-1 pairs
   case $name in minilm-p1l2-mix) [ -f runs/data/phase2-mix-half.jsonl ] || $PY experiments/interleave.py --balance \
     runs/data/phase2-p1l.jsonl runs/data/phase1.jsonl -o runs/data/phase2-mix-half.jsonl ;; esac
+  # SciFact alone: its train queries split into fit (trained on) and dev (chosen on)
+  case $name in minilm-p1l2-sf*|minilm-p2-sf) [ -f runs/data/phase2-scifact-fit.jsonl ] || $PY experiments/carve_dev.py "$BEIR/scifact" \
+    runs/data/scifact-carved --dev 200 --training runs/data/mined-p1l-scifact.jsonl runs/data/phase2-scifact-fit.jsonl ;; esac
   train "$name" $(recipe "$name")
   export_eval "$name"
 }
@@ -161,9 +170,10 @@ table() {
     llama-p12:"Llama 4x256 scratch, phase 1 + 2" | grep -v -- "| – | – |" | tee runs/results.md
 }
 
-# The shipped model is the best of ours on SciFact train + NFCorpus dev (docs/RESULTS.md): minilm-p1l.
+# The shipped model is the best of ours on the selection splits (docs/RESULTS.md): minilm-p1l2-sf, phase 1 then
+# phase 2 on SciFact alone (SciFact dev carved from train, NFCorpus dev). minilm-p1l was shipped before it.
 model() {
-  local ship=${SHIP:-minilm-p1l}
+  local ship=${SHIP:-minilm-p1l2-sf}
   data
   one "$ship"
   step "ship runs/train/$ship -> models/laconic-minilm (float16)"

@@ -1,0 +1,83 @@
+"""Carve a dev split out of a BEIR train split, for choosing settings without test judgements.
+
+Why: SciFact ships only train and test qrels. Choosing a phase-2 run on the SciFact train
+queries it trained on would favour it; a held-out slice of train does not (issue 14, item 3).
+The queries are shuffled with a fixed seed and the first ``--dev`` of them become ``dev``;
+the rest become ``fit``. The output folder is a BEIR dataset folder that links the source's
+corpus, queries and other splits (nothing is copied), so ``load_beir(out, "dev")`` and
+``load_beir(out, "test")`` work on it and the document caches of the scripts are shared.
+
+``--training IN OUT`` also writes the records of ``IN`` (``laconic mine`` output, one JSON
+object with a ``query_id`` per line) whose query is in ``fit``: the phase-2 data that never
+sees a dev query.
+
+    python experiments/carve_dev.py ../shared/data/beir/scifact runs/data/scifact-carved --dev 200 \
+        --training runs/data/mined-p1l-scifact.jsonl runs/data/phase2-scifact-fit.jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import random
+from pathlib import Path
+
+
+def read_qrels(path: Path) -> tuple[list[str], list[list[str]]]:
+    """The header and the rows of a BEIR qrels file."""
+    with path.open(encoding="utf-8", newline="") as f:
+        rows = list(csv.reader(f, delimiter="\t"))
+    if not rows or rows[0][:1] != ["query-id"]:
+        raise SystemExit(f"{path}: expected a BEIR qrels file with a 'query-id' header")
+    return rows[0], rows[1:]
+
+
+def write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("source", type=Path, help="BEIR dataset folder")
+    ap.add_argument("out", type=Path, help="new dataset folder (links + qrels/fit.tsv, qrels/dev.tsv)")
+    ap.add_argument("--split", default="train", help="the split to carve")
+    ap.add_argument("--dev", type=int, required=True, help="number of queries moved to dev")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--training", type=Path, nargs=2, metavar=("IN", "OUT"))
+    args = ap.parse_args()
+
+    header, rows = read_qrels(args.source / "qrels" / f"{args.split}.tsv")
+    queries = sorted({r[0] for r in rows})
+    if not 0 < args.dev < len(queries):
+        raise SystemExit(f"--dev must be between 1 and {len(queries) - 1} ({len(queries)} queries in {args.split})")
+    random.Random(args.seed).shuffle(queries)
+    dev = set(queries[: args.dev])
+
+    qrels = args.out / "qrels"
+    qrels.mkdir(parents=True, exist_ok=True)
+    for name in ("corpus.jsonl", "queries.jsonl"):
+        link = args.out / name
+        if not link.exists():
+            link.symlink_to((args.source / name).resolve())
+    for other in (args.source / "qrels").glob("*.tsv"):
+        link = qrels / other.name
+        if other.stem != args.split and not link.exists():
+            link.symlink_to(other.resolve())
+    for name, keep in (("dev", lambda q: q in dev), ("fit", lambda q: q not in dev)):
+        lines = ["\t".join(header)] + ["\t".join(r) for r in rows if keep(r[0])]
+        write_atomic(qrels / f"{name}.tsv", "\n".join(lines) + "\n")
+    print(f"{args.out}: dev {len(dev)} queries, fit {len(queries) - len(dev)}")
+
+    if args.training:
+        src, dst = args.training
+        kept = [line for line in src.read_text(encoding="utf-8").splitlines()
+                if line.strip() and json.loads(line)["query_id"] not in dev]
+        write_atomic(dst, "\n".join(kept) + "\n")
+        print(f"{dst}: {len(kept)} training records without a dev query")
+
+
+if __name__ == "__main__":
+    main()
