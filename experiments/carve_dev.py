@@ -18,25 +18,12 @@ sees a dev query.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import random
 from pathlib import Path
 
-
-def read_qrels(path: Path) -> tuple[list[str], list[list[str]]]:
-    """The header and the rows of a BEIR qrels file."""
-    with path.open(encoding="utf-8", newline="") as f:
-        rows = list(csv.reader(f, delimiter="\t"))
-    if not rows or rows[0][:1] != ["query-id"]:
-        raise SystemExit(f"{path}: expected a BEIR qrels file with a 'query-id' header")
-    return rows[0], rows[1:]
-
-
-def write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+from laconic.evaluation.datasets import read_qrels
+from laconic.storage import atomic_write_text
 
 
 def main() -> None:
@@ -49,8 +36,8 @@ def main() -> None:
     ap.add_argument("--training", type=Path, nargs=2, metavar=("IN", "OUT"))
     args = ap.parse_args()
 
-    header, rows = read_qrels(args.source / "qrels" / f"{args.split}.tsv")
-    queries = sorted({r[0] for r in rows})
+    rows = read_qrels(args.source / "qrels" / f"{args.split}.tsv")  # (line, query, doc, grade)
+    queries = sorted({r[1] for r in rows})
     if not 0 < args.dev < len(queries):
         raise SystemExit(f"--dev must be between 1 and {len(queries) - 1} ({len(queries)} queries in {args.split})")
     random.Random(args.seed).shuffle(queries)
@@ -67,15 +54,15 @@ def main() -> None:
         if other.stem != args.split and not link.exists():
             link.symlink_to(other.resolve())
     for name, keep in (("dev", lambda q: q in dev), ("fit", lambda q: q not in dev)):
-        lines = ["\t".join(header)] + ["\t".join(r) for r in rows if keep(r[0])]
-        write_atomic(qrels / f"{name}.tsv", "\n".join(lines) + "\n")
+        lines = ["query-id\tcorpus-id\tscore"] + [f"{q}\t{d}\t{g}" for _, q, d, g in rows if keep(q)]
+        atomic_write_text(qrels / f"{name}.tsv", "\n".join(lines) + "\n")
     print(f"{args.out}: dev {len(dev)} queries, fit {len(queries) - len(dev)}")
 
     if args.training:
         src, dst = args.training
         kept = [line for line in src.read_text(encoding="utf-8").splitlines()
                 if line.strip() and json.loads(line)["query_id"] not in dev]
-        write_atomic(dst, "\n".join(kept) + "\n")
+        atomic_write_text(dst, "\n".join(kept) + "\n")
         print(f"{dst}: {len(kept)} training records without a dev query")
 
 

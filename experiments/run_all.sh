@@ -105,9 +105,8 @@ mine_self() {
 one() {
   local name=$1
   case $name in *-p12|*-p12b) train "${name%-p12*}-p1" $(recipe "${name%-p12*}-p1") ;; esac
-  case $name in minilm-p1l2*) train minilm-p1l $(recipe minilm-p1l); mine_self ;; esac
-  # minilm-p2-sf trains from the base, but on the same file as minilm-p1l2-sf (only its positives are read)
-  case $name in minilm-p2-sf) train minilm-p1l $(recipe minilm-p1l); mine_self ;; esac
+  # minilm-p2-sf trains from the base, but on minilm-p1l2-sf's file (only its positives are read)
+  case $name in minilm-p1l2*|minilm-p2-sf) train minilm-p1l $(recipe minilm-p1l); mine_self ;; esac
   # the mix: all train queries and as many phase-1 pairs
   case $name in minilm-p1l2-mix) [ -f runs/data/phase2-mix-half.jsonl ] || $PY experiments/interleave.py --balance \
     runs/data/phase2-p1l.jsonl runs/data/phase1.jsonl -o runs/data/phase2-mix-half.jsonl ;; esac
