@@ -78,6 +78,10 @@ recipe() {
     minilm-p1l2-sf) echo "experiments/configs/minilm-phase2-scifact-inbatch.yaml runs/train/minilm-p1l/merged" ;;  # session 14: SciFact alone, 200 train queries held out as dev
     minilm-p1l2-sfm) echo "experiments/configs/minilm-phase2-scifact-mined.yaml runs/train/minilm-p1l/merged" ;;  # session 14: the same with one self-mined negative
     minilm-p1l2-sf2) echo "experiments/configs/minilm-phase2-scifact-inbatch-lr2e5.yaml runs/train/minilm-p1l/merged" ;;  # session 14: SciFact alone at lr 2e-5
+    minilm-p1l2-sf240) echo "experiments/configs/minilm-phase2-scifact-inbatch-240.yaml runs/train/minilm-p1l/merged" ;;  # session 15: twice the steps
+    minilm-p1l2-sfd256) echo "experiments/configs/minilm-phase2-scifact-inbatch-d256.yaml runs/train/minilm-p1l/merged" ;;  # session 15: 256-token documents
+    minilm-p1l2-sfb64) echo "experiments/configs/minilm-phase2-scifact-inbatch-b64.yaml runs/train/minilm-p1l/merged" ;;  # session 15: 64 queries per step, gradient cache
+    minilm-p1l2-sft2) echo "experiments/configs/minilm-phase2-scifact-inbatch-t2.yaml runs/train/minilm-p1l/merged" ;;  # session 15: temperature 2
     minilm-p2-sf) echo "experiments/configs/minilm-phase2-scifact-inbatch.yaml runs/models/minilm-base$BIAS" ;;  # session 14: that phase 2 alone
     minilm-p2-l3) echo "experiments/configs/minilm-phase2-lambda1e-3.yaml runs/models/minilm-base$BIAS" ;;  # ablation
     llama-p1) echo "experiments/configs/llama-phase1.yaml runs/models/llama-init" ;;
