@@ -55,22 +55,21 @@ def segment_counts(seg, block_size: int) -> dict[str, int]:
     anchors = a["pair_base"][np.arange(n_pairs + 1) >> 8]
     starts = anchors + ((a["pair_off"].astype(np.int64) - anchors) & 0xFFFF)  # docs/index-format.md
     counts = np.diff(starts)
-    pairs_per_term = np.diff(term_ptr)
+    first_pairs = term_ptr[:-1][np.diff(term_ptr) > 0]  # each non-empty term's first pair
     first = np.zeros(n_pairs, bool)
-    first[term_ptr[:-1][pairs_per_term > 0]] = True
+    first[first_pairs] = True
     gaps = np.diff(blocks, prepend=0)
     gaps[first] = blocks[first] + 1  # a term's first block, coded from -1
 
     # layout E: positions of each term's postings, in segment order
-    post_term = np.repeat(np.repeat(np.arange(len(pairs_per_term), dtype=np.int32), pairs_per_term), counts)
     pos = np.repeat(blocks.astype(np.int32), counts) * block_size + a["post_doc"].astype(np.int32)
     term_start = np.zeros(n_post, bool)
-    term_start[starts[term_ptr[:-1][pairs_per_term > 0]]] = True
+    term_start[starts[first_pairs]] = True
     d = np.diff(pos, prepend=-1)
     d[term_start] = pos[term_start] + 1
     first_of_term = np.maximum.accumulate(np.where(term_start, np.arange(n_post), 0))
     frame_start = np.flatnonzero(term_start | ((np.arange(n_post) - first_of_term) % FRAME == 0))
-    del post_term, pos, first_of_term
+    del pos, first_of_term
     widths = np.ceil(np.log2(np.maximum.reduceat(d, frame_start).astype(np.float64) + 1))
     frame_len = np.diff(np.r_[frame_start, n_post])
     return {
@@ -107,8 +106,8 @@ def main(argv: list[str] | None = None) -> None:
             for k, v in segment_counts(seg, block_size).items():
                 total[k] = total.get(k, 0) + v
         pairs, post = total["pairs"], total["postings"]
-        fixed = stats["total_bytes"] - sum(v for k, v in stats["bytes"].items() if k in PAIR_ARRAYS + POSTING_ARRAYS)
         v3_var = sum(v for k, v in stats["bytes"].items() if k in PAIR_ARRAYS + POSTING_ARRAYS)
+        fixed = stats["total_bytes"] - v3_var
         position_bits = np.log2(block_size)
         sizes = {
             "v3": v3_var,
