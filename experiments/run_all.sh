@@ -87,7 +87,6 @@ recipe() {
     minilm-p1l2-sf-s43) echo "experiments/configs/minilm-phase2-scifact-inbatch.yaml runs/train/minilm-p1l/merged --seed 43" ;;  # session 16: seed noise
     minilm-p1l2-sf-s44) echo "experiments/configs/minilm-phase2-scifact-inbatch.yaml runs/train/minilm-p1l/merged --seed 44" ;;  # session 16: seed noise
     minilm-p1l2-sftk) echo "experiments/configs/minilm-phase2-scifact-inbatch-topk256.yaml runs/train/minilm-p1l/merged" ;;  # session 16: the 256 cut in training
-    minilm-p1l2-sfl4) echo "experiments/configs/minilm-phase2-scifact-inbatch-l1e4.yaml runs/train/minilm-p1l/merged" ;;  # session 16: λ = 1e-4
     minilm-p1s) echo "experiments/configs/minilm-phase1-sentences.yaml runs/train/minilm-p1l/merged" ;;  # session 16: a second phase-1 stage, inner-sentence pairs
     minilm-p1s2-sf) echo "experiments/configs/minilm-phase2-scifact-inbatch.yaml runs/train/minilm-p1s/merged" ;;  # session 16: the shipped phase 2 on top of it
     splade-tiny-p2-sf) echo "experiments/configs/splade-tiny-phase2-scifact-inbatch.yaml $SPLADE" ;;  # session 16: SciFact phase 2 on splade-tiny
