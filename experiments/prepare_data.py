@@ -102,7 +102,7 @@ def sentence_pairs(corpus: list[dict], prefix: str, rng: random.Random) -> list[
         title, text = doc.get("title", "").strip(), doc.get("text", "").strip()
         sentences = _SENTENCE_END.split(text)
         inner = [i for i in range(1, len(sentences) - 1) if _MIN_SPAN_CHARS <= len(sentences[i]) <= _MAX_SENTENCE_CHARS]
-        if len(sentences) < 3 or not inner:
+        if not inner:  # also when there are fewer than three sentences
             continue
         i = rng.choice(inner)
         rest = " ".join(sentences[:i] + sentences[i + 1:])

@@ -117,9 +117,10 @@ mine_self() {
 one() {
   local name=$1
   case $name in *-p12|*-p12b) train "${name%-p12*}-p1" $(recipe "${name%-p12*}-p1") ;; esac
-  # minilm-p2-sf trains from the base, but on minilm-p1l2-sf's file (only its positives are read)
-  case $name in minilm-p1l2*|minilm-p1s*|minilm-p2-sf|splade-tiny-p2-sf) train minilm-p1l $(recipe minilm-p1l); mine_self ;; esac
-  case $name in minilm-p1s2*) train minilm-p1s $(recipe minilm-p1s) ;; esac
+  # minilm-p2-sf and splade-tiny-p2-sf train from other bases, but on minilm-p1l2-sf's file (only its positives are read)
+  case $name in minilm-p1l2*|minilm-p1s2*|minilm-p2-sf|splade-tiny-p2-sf) train minilm-p1l $(recipe minilm-p1l); mine_self ;; esac
+  # minilm-p1s (the inner-sentence stage) starts from minilm-p1l; it needs no mined negatives
+  case $name in minilm-p1s) train minilm-p1l $(recipe minilm-p1l) ;; minilm-p1s2*) train minilm-p1s $(recipe minilm-p1s) ;; esac
   # the mix: all train queries and as many phase-1 pairs
   case $name in minilm-p1l2-mix) [ -f runs/data/phase2-mix-half.jsonl ] || $PY experiments/interleave.py --balance \
     runs/data/phase2-p1l.jsonl runs/data/phase1.jsonl -o runs/data/phase2-mix-half.jsonl ;; esac
