@@ -286,7 +286,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--bmp-grid", default="0.8,0.9,1.0x0.5,0.8,1.0", help="BMP alpha list x beta list")
     ap.add_argument("--laconic-reorder", default="seeds",
                     help="document orders to build laconic with, each its own system (comma list of seeds, bp, terms, none)")
-    ap.add_argument("--laconic-grid", default="8,16,32,0x0.8,0.9,0.95,0.97,1.0", help="query_cut list x alpha list [x candidates list]")
+    ap.add_argument("--laconic-grid", default="8,16,32,0x0.8,0.9,0.95,0.97,1.0", help="query_cut list x alpha list [x candidates list [x max_blocks list]]")
     ap.add_argument("--out", help="also write the markdown report here")
     ap.add_argument("--curve-queries", type=int, default=200,
                     help="queries timed one by one at every sweep point (p50/p99 of the recall-latency curves)")
@@ -398,7 +398,7 @@ def run_laconic(bench: Bench, args: argparse.Namespace, queries: SparseVectors, 
     lc.name = f"laconic exact{tag}"
     bench.measure(lc, "mode=exact", build_s)
     bench.notes.append(f"laconic{tag} stats(): {lc.index.stats()}")
-    knobs = grid(args.laconic_grid, ("query_cut", "alpha", "candidates"), (int, float, int))
+    knobs = grid(args.laconic_grid, ("query_cut", "alpha", "candidates", "max_blocks"), (int, float, int, int))
     for p in knobs:  # candidates only matter with a query cut: one point per one-stage setting
         if p["query_cut"] == 0:
             p.pop("candidates", None)
