@@ -36,6 +36,14 @@ def best_ms(index: SparseIndex, query, repeats: int, **kw):
     return min(times) * 1e3, res
 
 
+def query_pairs(index: SparseIndex, query) -> int:
+    """(term, block) pairs of the query's terms over every segment: what its bounding pass reads."""
+    return sum(
+        int((tp[query.indices + 1] - tp[query.indices]).sum())
+        for tp in (seg.arrays["term_ptr"] for seg in index._snap.segments)
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--workload", default="easy", choices=sorted(WORKLOADS))
@@ -51,16 +59,15 @@ def main(argv: list[str] | None = None) -> None:
     t0 = time.perf_counter()
     index = SparseIndex.build(docs, config=BuildConfig(reorder=args.reorder), show_progress=False)
     print(f"# {args.workload}, {args.docs:,} documents, reorder={args.reorder}: built in {time.perf_counter() - t0:.1f} s")
-    # the pairs a query's bounding pass reads: its terms' pair ranges in the (single) segment
-    term_ptrs = [seg.arrays["term_ptr"] for seg in index._snap.segments]
     qs = [queries[i : i + 1] for i in range(min(args.queries, len(queries)))]
     bounds_only = {"mode": "approximate", "params": SearchParams(alpha=1.0, max_blocks=1)}
     for q in qs[:20]:  # warm-up: numba compiles on first call
         index.search(q, k=10, threads=1)
         index.search(q, k=10, threads=1, **bounds_only)
-    exact = np.array([best_ms(index, q, args.repeats)[0] for q in qs])
+    timed = [best_ms(index, q, args.repeats) for q in qs]
+    exact = np.array([ms for ms, _ in timed])
     bounds = np.array([best_ms(index, q, args.repeats, **bounds_only)[0] for q in qs])
-    pairs = np.array([sum(int((tp[q.indices + 1] - tp[q.indices]).sum()) for tp in term_ptrs) for q in qs])
+    pairs = np.array([query_pairs(index, q) for q in qs])
     p50, p99 = np.median(exact), np.percentile(exact, 99)
     print(f"exact      p50 {p50:.3f} ms  p99 {p99:.3f} ms  p99/p50 {p99 / p50:.1f}")
     print(f"bounds     p50 {np.median(bounds):.3f} ms  p99 {np.percentile(bounds, 99):.3f} ms")
@@ -70,7 +77,7 @@ def main(argv: list[str] | None = None) -> None:
     print("\n| query | terms | pairs | exact ms | bounds ms | " + " | ".join(f"cap {c}" for c in CAPS) + " |")
     print("|---" * (5 + len(CAPS)) + "|")
     for i in np.argsort(-exact)[: args.slowest]:
-        _, ref = best_ms(index, qs[i], 1)
+        ref = timed[i][1]
         cells = []
         for cap in CAPS:
             ms, res = best_ms(index, qs[i], args.repeats, mode="approximate", params=SearchParams(alpha=1.0, max_blocks=cap))

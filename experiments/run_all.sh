@@ -66,6 +66,8 @@ train() {
 # The recipe of each model: NAME -> config and base checkpoint.
 recipe() {
   case $1 in
+    # NAME-sNN: NAME's recipe with --seed NN (seed checks: minilm-p1l2-sf-s43 in session 16, minilm-p1s2-sf-s44 in 17)
+    *-s[0-9][0-9]) echo "$(recipe "${1%-s*}") --seed ${1##*-s}" ;;
     minilm-p1) echo "experiments/configs/minilm-phase1.yaml runs/models/minilm-base$BIAS" ;;
     minilm-p2) echo "experiments/configs/minilm-phase2.yaml runs/models/minilm-base$BIAS" ;;
     minilm-p12) echo "experiments/configs/minilm-phase2.yaml runs/train/minilm-p1/merged" ;;
@@ -84,13 +86,9 @@ recipe() {
     minilm-p1l2-sfd256) echo "experiments/configs/minilm-phase2-scifact-inbatch-d256.yaml runs/train/minilm-p1l/merged" ;;  # session 15: 256-token documents
     minilm-p1l2-sfb64) echo "experiments/configs/minilm-phase2-scifact-inbatch-b64.yaml runs/train/minilm-p1l/merged" ;;  # session 15: 64 queries per step, gradient cache
     minilm-p1l2-sft2) echo "experiments/configs/minilm-phase2-scifact-inbatch-t2.yaml runs/train/minilm-p1l/merged" ;;  # session 15: temperature 2
-    minilm-p1l2-sf-s43) echo "experiments/configs/minilm-phase2-scifact-inbatch.yaml runs/train/minilm-p1l/merged --seed 43" ;;  # session 16: seed noise
-    minilm-p1l2-sf-s44) echo "experiments/configs/minilm-phase2-scifact-inbatch.yaml runs/train/minilm-p1l/merged --seed 44" ;;  # session 16: seed noise
     minilm-p1l2-sftk) echo "experiments/configs/minilm-phase2-scifact-inbatch-topk256.yaml runs/train/minilm-p1l/merged" ;;  # session 16: the 256 cut in training
     minilm-p1s) echo "experiments/configs/minilm-phase1-sentences.yaml runs/models/minilm-p1l-fp16" ;;  # session 16: a second phase-1 stage, inner-sentence pairs
     minilm-p1s2-sf) echo "experiments/configs/minilm-phase2-scifact-inbatch.yaml runs/train/minilm-p1s/merged" ;;  # session 16: the shipped phase 2 on top of it
-    minilm-p1s2-sf-s43) echo "experiments/configs/minilm-phase2-scifact-inbatch.yaml runs/train/minilm-p1s/merged --seed 43" ;;  # session 17: seed check
-    minilm-p1s2-sf-s44) echo "experiments/configs/minilm-phase2-scifact-inbatch.yaml runs/train/minilm-p1s/merged --seed 44" ;;  # session 17: seed check
     minilm-p1s600) echo "experiments/configs/minilm-phase1-sentences.yaml runs/models/minilm-p1l-fp16 --max-steps 600" ;;  # session 17: the stage for a full pass
     minilm-p1s6002-sf) echo "experiments/configs/minilm-phase2-scifact-inbatch.yaml runs/train/minilm-p1s600/merged" ;;  # session 17: the shipped phase 2 on it
     splade-tiny-p2-sf) echo "experiments/configs/splade-tiny-phase2-scifact-inbatch.yaml $SPLADE" ;;  # session 16: SciFact phase 2 on splade-tiny
@@ -123,8 +121,8 @@ one() {
   case $name in *-p12|*-p12b) train "${name%-p12*}-p1" $(recipe "${name%-p12*}-p1") ;; esac
   # minilm-p2-sf and splade-tiny-p2-sf train from other bases, but on minilm-p1l2-sf's file (only its positives are read)
   case $name in minilm-p1l2*|minilm-p1s2*|minilm-p1s6002*|minilm-p2-sf|splade-tiny-p2-sf) train minilm-p1l $(recipe minilm-p1l); mine_self ;; esac
-  # minilm-p1s (the inner-sentence stage) starts from minilm-p1l; it needs no mined negatives
-  # from minilm-p1l's float16 export, the file shipped in sessions 9-13 that session 16 trained from
+  # the inner-sentence stages start from minilm-p1l's float16 export (the file shipped in sessions 9-13,
+  # which session 16 trained from); they read no mined negatives
   case $name in minilm-p1s*) train minilm-p1l $(recipe minilm-p1l)
     [ -f runs/models/minilm-p1l-fp16/config.json ] || $PY experiments/export_model.py runs/train/minilm-p1l/merged \
       runs/models/minilm-p1l-fp16 --max-terms "$MAX_TERMS" --max-length "$EVAL_LEN" --fp16 ;; esac
