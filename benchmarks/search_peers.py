@@ -116,6 +116,9 @@ def _capture_fd(fd: int = 1):
             buf.write(tmp.read().decode(errors="replace"))
 
 
+ADD_ROWS = 100_000  # documents handed to Seismic per add_documents_by_id call
+
+
 class SeismicSystem(System):
     """pyseismic-lsr, large-vocabulary variant (term ids up to 128,256 exceed u16)."""
 
@@ -141,9 +144,15 @@ class SeismicSystem(System):
         s = self.seismic
         with _capture_fd() as log:
             dataset = s.SeismicDatasetLV(dim=docs.vocab_size)
-            dataset.add_documents_by_id(
-                [str(i) for i in range(len(docs))], docs.indices.astype(np.int64), docs.values, docs.indptr
-            )
+            # in slices, so the int64 copy Seismic's binding takes is one slice, not the collection
+            # (3 GB at 1M LACONIC-shaped documents, which left no room for its index)
+            for a in range(0, len(docs), ADD_ROWS):
+                b = min(len(docs), a + ADD_ROWS)
+                lo, hi = int(docs.indptr[a]), int(docs.indptr[b])
+                dataset.add_documents_by_id(
+                    [str(i) for i in range(a, b)], docs.indices[lo:hi].astype(np.int64),
+                    np.ascontiguousarray(docs.values[lo:hi]), (docs.indptr[a:b + 1] - lo).astype(np.int64),
+                )
             self.index = s.SeismicIndexLV.build_from_dataset(dataset, num_threads=self.threads, **self.build_kwargs)
             del dataset
         self.build_log = log.getvalue()
