@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from index_oracle import oracle
 
 from laconic.index import SearchParams, SparseIndex
+from laconic.index import kernels as K
+from laconic.index.kernels import approximate as approx_kernel
+from laconic.index.kernels import blocks as blocks_kernel
+from laconic.index.kernels.topk_heap import heap_sort_desc
 
 
 def _recall(got, want):
@@ -40,3 +45,75 @@ def test_aggressive_knobs_lose_recall_gracefully(realistic):
     assert _recall(safe.ids, want) == 1.0
     capped = index.search(queries, k=10, mode="approximate", params=SearchParams(max_blocks=1))
     assert 0.0 < _recall(capped.ids, want) < 1.0
+
+
+def _capped_top_k(index, q_t, q_w, k, alpha, cap, list_gain, monkeypatch):
+    """search_approximate run as plain Python with the forward-list threshold ``list_gain`` (so either
+    scoring path can be forced), sorted best first."""
+    monkeypatch.setattr(approx_kernel, "LIST_GAIN", list_gain)
+    seg = index._snap.segments[0]
+    hs = np.zeros(k, np.float32)
+    ho = np.full(k, -1, np.int64)
+    deleted = np.zeros(seg.n_docs, np.bool_)
+    scratch = K.make_scratch(seg.n_docs, seg.block_size)
+    size = approx_kernel.search_approximate.py_func(
+        q_t, q_w, seg.seg, seg.block_size, deleted, k, hs, ho, 0, scratch, alpha, cap
+    )
+    heap_sort_desc(hs, ho, size)
+    return ho[:size].tolist(), hs[:size].tolist()
+
+
+def _count_paths(monkeypatch):
+    """Wrap the two block scorers' entry points: counts blocks scored by binary search after lists were filed."""
+    seen = {"listed": False, "late_binary": 0}
+    fill, score = approx_kernel.fill_lists, approx_kernel.score_block
+
+    def filed(*args):
+        seen["listed"] = True
+        return fill(*args)
+
+    def searched(*args):
+        seen["late_binary"] += seen["listed"]
+        return score(*args)
+
+    monkeypatch.setattr(approx_kernel, "fill_lists", filed)
+    monkeypatch.setattr(approx_kernel, "score_block", searched)
+    return seen
+
+
+def _coarse_buckets(monkeypatch, n_buckets=2):
+    """Rank blocks into a few bound buckets (2,048 in the kernels). Within a bucket blocks are visited in
+    block order, so a filed block can fall below the k-th score while a later, unfiled one of the same
+    bucket still beats it: the case the binary-search fallback exists for, which 2,048 buckets make rare."""
+    monkeypatch.setattr(blocks_kernel, "N_BUCKETS", n_buckets)
+    monkeypatch.setattr(approx_kernel, "N_BUCKETS", n_buckets)
+    monkeypatch.setattr(approx_kernel, "bucket_order", blocks_kernel.bucket_order.py_func)
+
+
+@pytest.mark.parametrize("alpha", [1.0, 0.8])
+@pytest.mark.parametrize("coarse", [False, True])
+def test_forward_lists_and_binary_search_score_the_same_blocks_under_a_cap(realistic, alpha, coarse, monkeypatch):
+    """Under a block cap only the blocks the cap leaves room for get forward lists; a block that qualifies
+    later (once filed ones fell below the k-th score) is scored by binary search. Either way the same
+    blocks get the same sums, so forcing lists after the warm-up and forcing binary searches throughout
+    must give identical hits and bit-identical scores, capped or not."""
+    docs, queries = realistic
+    index = SparseIndex.build(docs)
+    assert len(index._snap.segments) == 1 and index._snap.segments[0].n_docs // 64 > 40
+    if coarse:
+        _coarse_buckets(monkeypatch)
+    seen = _count_paths(monkeypatch)
+    binding = late = 0
+    for k, cap in ((1, 12), (1, 16), (10, 12), (10, 30), (10, 0)):
+        for i in range(len(queries)):
+            q_t, q_w = queries.row(i)
+            seen["listed"], before = False, seen["late_binary"]
+            listed = _capped_top_k(index, q_t, q_w, k, alpha, cap, 10**9, monkeypatch)
+            late += seen["late_binary"] > before
+            searched = _capped_top_k(index, q_t, q_w, k, alpha, cap, 0, monkeypatch)
+            assert listed == searched, (k, cap, i)
+            if cap:
+                binding += listed != _capped_top_k(index, q_t, q_w, k, alpha, 0, 0, monkeypatch)
+    assert binding > 0  # the caps bind: capped traversals are compared, not only complete ones
+    if coarse:
+        assert late > 0  # the binary-search fallback after filing ran and agreed

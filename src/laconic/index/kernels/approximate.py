@@ -27,8 +27,11 @@ from laconic.index.kernels.blocks import (
 
 WARM_BLOCKS = 8  # blocks scored by binary search before the k-th score filters the forward lists
 # Forward lists pay when (blocks left to score) x (query terms) x LIST_GAIN exceeds the query's pairs:
-# a binary search costs ~log2(list length) dependent reads, filing a pair one cheap pass.
-LIST_GAIN = 8
+# a binary search costs ~log2(list length) dependent reads, filing a pair one cheap pass. 32, not the
+# earlier 8: at 1M LACONIC-shaped documents a capped first stage (48 terms, ~145k pairs, 152 blocks
+# left) ran 1.70 ms with lists against 1.95 ms with binary searches, which 8 chose (break-even ~20);
+# easy 1M queries were level or faster (docs/BENCHMARKS.md, "Forward lists under a block cap").
+LIST_GAIN = 32
 
 
 @nb.njit(cache=True, nogil=True)
@@ -42,7 +45,12 @@ def search_approximate(
     can still beat the k-th score (``LIST_GAIN``: long queries, loose bounds),
     only those get forward lists (``fill_lists``; ~5% of the blocks in exact
     mode on LACONIC-shaped queries) and are scored from them; short queries
-    keep the binary searches.
+    keep the binary searches. Under ``max_blocks`` only as many blocks as the
+    cap leaves room for are filed: with a wide candidate heap (``search_cut``'s
+    first stage) thousands of blocks qualify, ~150 get scored, and filing them
+    all cost more than the scoring. A block that qualifies after some filed
+    ones fell below the k-th score (possible within one bound bucket) is
+    scored by binary search: the same sums either way.
     """
     ub, order, starts_q, acc, cnt, keep = scratch
     lo, hi, w = query_terms(q_t, q_w, seg[0])
@@ -76,21 +84,30 @@ def search_approximate(
                 break  # every later block lies in this bucket or a lower one
             continue
         if listed_from == -1 and visited >= WARM_BLOCKS and size == k:
+            # Blocks that can still be scored: those whose bound beats the k-th score now (it only
+            # rises: the others never qualify), and no more than the cap leaves room for.
+            room = limit - visited
             left = 0
             for z in range(y, n_ranked):
-                left += ub[order[z]] * f >= hs[0]  # the k-th score only rises: the others never qualify
+                if left >= room:
+                    break
+                left += ub[order[z]] * f >= hs[0]
             if left * lo.size * LIST_GAIN > total_pairs:
                 for z in range(y, n_ranked):
-                    keep[order[z]] = ub[order[z]] * f >= hs[0]
+                    if left == 0:
+                        break
+                    if ub[order[z]] * f >= hs[0]:
+                        keep[order[z]] = True
+                        left -= 1
                 starts, spans, weights = fill_lists(lo, hi, w, seg, keep, cnt)
                 listed_from = y
             else:
                 listed_from = -2  # decided: binary search to the end
-        if listed_from >= 0:
+        if listed_from >= 0 and keep[b]:
             size = score_listed_block(
                 b, starts, spans, weights, seg, block_size, deleted, acc, hs, ho, size, k, pos_keys
             )
-        else:
+        else:  # no lists, or a block past the filed ones (see the docstring)
             size = score_block(b, lo, hi, w, seg, block_size, deleted, acc, hs, ho, size, k, pos_keys)
         visited += 1
     if listed_from >= 0:
