@@ -93,6 +93,8 @@ recipe() {
     minilm-p1s6002-sf) echo "experiments/configs/minilm-phase2-scifact-inbatch.yaml runs/train/minilm-p1s600/merged" ;;  # session 17: the shipped phase 2 on it
     minilm-p1s600d) echo "$(recipe minilm-p1s600) --lambda-d 2e-3" ;;  # session 18: that stage with lambda_d doubled (shorter documents)
     minilm-p1s600d2-sf) echo "experiments/configs/minilm-phase2-scifact-inbatch.yaml runs/train/minilm-p1s600d/merged" ;;  # session 18: the shipped phase 2 on it
+    minilm-p1m600d) echo "$(recipe minilm-p1s600d) --train-data runs/data/phase1-mix-sent.jsonl" ;;  # session 19: that stage on sentence and title/first-sentence pairs, 1:1
+    minilm-p1m600d2-sf) echo "experiments/configs/minilm-phase2-scifact-inbatch.yaml runs/train/minilm-p1m600d/merged" ;;  # session 19: the shipped phase 2 on it
     splade-tiny-p2-sf) echo "experiments/configs/splade-tiny-phase2-scifact-inbatch.yaml $SPLADE" ;;  # session 16: SciFact phase 2 on splade-tiny
     minilm-p2-sf) echo "experiments/configs/minilm-phase2-scifact-inbatch.yaml runs/models/minilm-base$BIAS" ;;  # session 14: that phase 2 alone
     minilm-p2-l3) echo "experiments/configs/minilm-phase2-lambda1e-3.yaml runs/models/minilm-base$BIAS" ;;  # ablation
@@ -122,19 +124,22 @@ one() {
   local name=$1
   case $name in *-p12|*-p12b) train "${name%-p12*}-p1" $(recipe "${name%-p12*}-p1") ;; esac
   # minilm-p2-sf and splade-tiny-p2-sf train from other bases, but on minilm-p1l2-sf's file (only its positives are read)
-  case $name in minilm-p1l2*|minilm-p1s2*|minilm-p1s6002*|minilm-p1s600d2*|minilm-p2-sf|splade-tiny-p2-sf) train minilm-p1l $(recipe minilm-p1l); mine_self ;; esac
+  case $name in minilm-p1l2*|minilm-p1s2*|minilm-p1s6002*|minilm-p1s600d2*|minilm-p1m600d2*|minilm-p2-sf|splade-tiny-p2-sf) train minilm-p1l $(recipe minilm-p1l); mine_self ;; esac
   # the inner-sentence stages start from minilm-p1l's float16 export (the file shipped in sessions 9-13,
   # which session 16 trained from); they read no mined negatives
-  case $name in minilm-p1s*) train minilm-p1l $(recipe minilm-p1l)
+  case $name in minilm-p1s*|minilm-p1m*) train minilm-p1l $(recipe minilm-p1l)
     [ -f runs/models/minilm-p1l-fp16/config.json ] || $PY experiments/export_model.py runs/train/minilm-p1l/merged \
       runs/models/minilm-p1l-fp16 --max-terms "$MAX_TERMS" --max-length "$EVAL_LEN" --fp16 ;; esac
+  # the mixed stage: inner-sentence pairs and as many of the first stage's pairs
+  case $name in minilm-p1m*) [ -f runs/data/phase1-mix-sent.jsonl ] || $PY experiments/interleave.py --balance \
+    runs/data/phase1.jsonl runs/data/phase1-sentences.jsonl -o runs/data/phase1-mix-sent.jsonl ;; esac
   case $name in minilm-p1s2*) train minilm-p1s $(recipe minilm-p1s) ;; minilm-p1s6002*) train minilm-p1s600 $(recipe minilm-p1s600) ;;
-    minilm-p1s600d2*) train minilm-p1s600d $(recipe minilm-p1s600d) ;; esac
+    minilm-p1s600d2*) train minilm-p1s600d $(recipe minilm-p1s600d) ;; minilm-p1m600d2*) train minilm-p1m600d $(recipe minilm-p1m600d) ;; esac
   # the mix: all train queries and as many phase-1 pairs
   case $name in minilm-p1l2-mix) [ -f runs/data/phase2-mix-half.jsonl ] || $PY experiments/interleave.py --balance \
     runs/data/phase2-p1l.jsonl runs/data/phase1.jsonl -o runs/data/phase2-mix-half.jsonl ;; esac
   # SciFact alone: its train queries split into fit (trained on) and dev (chosen on)
-  case $name in minilm-p1l2-sf*|minilm-p1s2-sf*|minilm-p1s6002-sf|minilm-p1s600d2-sf|minilm-p2-sf|splade-tiny-p2-sf) [ -f runs/data/phase2-scifact-fit.jsonl ] || $PY experiments/carve_dev.py "$BEIR/scifact" \
+  case $name in minilm-p1l2-sf*|minilm-p1s2-sf*|minilm-p1s6002-sf|minilm-p1s600d2-sf|minilm-p1m600d2-sf|minilm-p2-sf|splade-tiny-p2-sf) [ -f runs/data/phase2-scifact-fit.jsonl ] || $PY experiments/carve_dev.py "$BEIR/scifact" \
     runs/data/scifact-carved --dev 200 --training runs/data/mined-p1l-scifact.jsonl runs/data/phase2-scifact-fit.jsonl ;; esac
   train "$name" $(recipe "$name")
   export_eval "$name"
