@@ -124,7 +124,7 @@ one() {
   local name=$1
   case $name in *-p12|*-p12b) train "${name%-p12*}-p1" $(recipe "${name%-p12*}-p1") ;; esac
   # minilm-p2-sf and splade-tiny-p2-sf train from other bases, but on minilm-p1l2-sf's file (only its positives are read)
-  case $name in minilm-p1l2*|minilm-p1s2*|minilm-p1s6002*|minilm-p1s600d2*|minilm-p1m600d2*|minilm-p2-sf|splade-tiny-p2-sf) train minilm-p1l $(recipe minilm-p1l); mine_self ;; esac
+  case $name in minilm-p1l2*|minilm-p1[sm]*2-sf*|minilm-p2-sf|splade-tiny-p2-sf) train minilm-p1l $(recipe minilm-p1l); mine_self ;; esac
   # the inner-sentence stages start from minilm-p1l's float16 export (the file shipped in sessions 9-13,
   # which session 16 trained from); they read no mined negatives
   case $name in minilm-p1s*|minilm-p1m*) train minilm-p1l $(recipe minilm-p1l)
@@ -133,13 +133,13 @@ one() {
   # the mixed stage: inner-sentence pairs and as many of the first stage's pairs
   case $name in minilm-p1m*) [ -f runs/data/phase1-mix-sent.jsonl ] || $PY experiments/interleave.py --balance \
     runs/data/phase1.jsonl runs/data/phase1-sentences.jsonl -o runs/data/phase1-mix-sent.jsonl ;; esac
-  case $name in minilm-p1s2*) train minilm-p1s $(recipe minilm-p1s) ;; minilm-p1s6002*) train minilm-p1s600 $(recipe minilm-p1s600) ;;
-    minilm-p1s600d2*) train minilm-p1s600d $(recipe minilm-p1s600d) ;; minilm-p1m600d2*) train minilm-p1m600d $(recipe minilm-p1m600d) ;; esac
+  # phase 2 on a second stage: NAME2-sf[-sNN] trains on stage NAME
+  case $name in minilm-p1[sm]*2-sf*) local stage=${name%%2-sf*}; train "$stage" $(recipe "$stage") ;; esac
   # the mix: all train queries and as many phase-1 pairs
   case $name in minilm-p1l2-mix) [ -f runs/data/phase2-mix-half.jsonl ] || $PY experiments/interleave.py --balance \
     runs/data/phase2-p1l.jsonl runs/data/phase1.jsonl -o runs/data/phase2-mix-half.jsonl ;; esac
   # SciFact alone: its train queries split into fit (trained on) and dev (chosen on)
-  case $name in minilm-p1l2-sf*|minilm-p1s2-sf*|minilm-p1s6002-sf|minilm-p1s600d2-sf|minilm-p1m600d2-sf|minilm-p2-sf|splade-tiny-p2-sf) [ -f runs/data/phase2-scifact-fit.jsonl ] || $PY experiments/carve_dev.py "$BEIR/scifact" \
+  case $name in minilm-p1l2-sf*|minilm-p1[sm]*2-sf*|minilm-p2-sf|splade-tiny-p2-sf) [ -f runs/data/phase2-scifact-fit.jsonl ] || $PY experiments/carve_dev.py "$BEIR/scifact" \
     runs/data/scifact-carved --dev 200 --training runs/data/mined-p1l-scifact.jsonl runs/data/phase2-scifact-fit.jsonl ;; esac
   train "$name" $(recipe "$name")
   export_eval "$name"

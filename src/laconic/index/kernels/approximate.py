@@ -28,9 +28,9 @@ from laconic.index.kernels.blocks import (
 WARM_BLOCKS = 8  # blocks scored by binary search before the k-th score filters the forward lists
 # Forward lists pay when (blocks left to score) x (query terms) x LIST_GAIN exceeds the query's pairs:
 # a binary search costs ~log2(list length) dependent reads, filing a pair one cheap pass. 32, not the
-# earlier 8: at 1M LACONIC-shaped documents a capped first stage (48 terms, ~145k pairs, 152 blocks
-# left) ran 1.70 ms with lists against 1.95 ms with binary searches, which 8 chose (break-even ~20);
-# easy 1M queries were level or faster (docs/BENCHMARKS.md, "Forward lists under a block cap").
+# earlier 8: with the cap counted, 8 sent a capped first stage at 1M LACONIC-shaped documents (48 terms,
+# ~145k pairs, ~150 blocks left) to binary searches, which were the slower path there
+# (docs/BENCHMARKS.md, "Forward lists under a block cap").
 LIST_GAIN = 32
 
 
@@ -89,16 +89,17 @@ def search_approximate(
             room = limit - visited
             left = 0
             for z in range(y, n_ranked):
-                if left >= room:
+                if left == room:
                     break
                 left += ub[order[z]] * f >= hs[0]
             if left * lo.size * LIST_GAIN > total_pairs:
+                filed = 0
                 for z in range(y, n_ranked):
-                    if left == 0:
+                    if filed == left:
                         break
                     if ub[order[z]] * f >= hs[0]:
                         keep[order[z]] = True
-                        left -= 1
+                        filed += 1
                 starts, spans, weights = fill_lists(lo, hi, w, seg, keep, cnt)
                 listed_from = y
             else:
