@@ -117,3 +117,41 @@ def test_forward_lists_and_binary_search_score_the_same_blocks_under_a_cap(reali
     assert binding > 0  # the caps bind: capped traversals are compared, not only complete ones
     if coarse:
         assert late > 0  # the binary-search fallback after filing ran and agreed
+
+
+def test_fill_lists_files_each_kept_blocks_pairs_in_query_order(realistic):
+    """``fill_lists`` against a plain-Python oracle over the raw arrays: every kept block's (term, block)
+    pairs of the query, in query order, with posting ranges decoded from the 16-bit pointers by hand
+    (docs/index-format.md) and weight x unit. The query and the kept blocks are chosen so the entries
+    outnumber the kernel's first buffer (1,024) several times, so its growth path is checked too."""
+    docs, _ = realistic
+    index = SparseIndex.build(docs)
+    seg = index._snap.segments[0]
+    a = seg.arrays
+    term_ptr, term_blocks, term_max = a["term_ptr"], a["term_blocks"], a["term_max"]
+    n_pairs = np.diff(term_ptr)
+    terms = np.argsort(-n_pairs, kind="stable")[:300]
+    terms = np.sort(terms[n_pairs[terms] > 0]).astype(np.int32)
+    rng = np.random.default_rng(3)
+    q_w = rng.uniform(0.1, 2.0, terms.size).astype(np.float32)
+    keep = np.zeros(seg.n_blocks, np.bool_)
+    keep[rng.permutation(seg.n_blocks)[: seg.n_blocks * 3 // 4]] = True
+    cnt = np.zeros(seg.n_blocks + 1, np.int64)
+    lo, hi, w = blocks_kernel.query_terms(terms, q_w, term_ptr)
+    starts, spans, weights = blocks_kernel.fill_lists(lo, hi, w, seg.seg, keep, cnt)
+
+    def start(j):  # pair j's first posting, by the format's rule
+        base = int(a["pair_base"][j >> 8])
+        return base + ((int(a["pair_off"][j]) - base) % 65536)
+
+    want = {b: [] for b in np.flatnonzero(keep)}
+    for i, t in enumerate(terms):
+        for j in range(term_ptr[t], term_ptr[t + 1]):
+            b = int(term_blocks[j])
+            if keep[b]:
+                want[b].append((start(j), start(j + 1), np.float32(q_w[i] * a["units"][term_max[j]])))
+    assert sum(map(len, want.values())) > 4 * 1024
+    assert not cnt.any()
+    for b in range(seg.n_blocks):
+        got = [(int(spans[s, 0]), int(spans[s, 1]), weights[s]) for s in range(starts[b], starts[b + 1])]
+        assert got == want.get(b, []), b

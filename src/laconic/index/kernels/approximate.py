@@ -27,11 +27,12 @@ from laconic.index.kernels.blocks import (
 
 WARM_BLOCKS = 8  # blocks scored by binary search before the k-th score filters the forward lists
 # Forward lists pay when (blocks left to score) x (query terms) x LIST_GAIN exceeds the query's pairs:
-# a binary search costs ~log2(list length) dependent reads, filing a pair one cheap pass. 32, not the
-# earlier 8: with the cap counted, 8 sent a capped first stage at 1M LACONIC-shaped documents (48 terms,
-# ~145k pairs, ~150 blocks left) to binary searches, which were the slower path there
-# (docs/BENCHMARKS.md, "Forward lists under a block cap").
-LIST_GAIN = 32
+# a binary search costs ~log2(list length) dependent cache misses per term and block, filing one
+# sequential scan of the query's pairs. 512 since filing stopped waiting on memory (session 20): 32 still
+# sent exact search on 1M LACONIC-shaped documents (~290 terms, ~1.6M pairs, ~150 blocks left) to
+# binary searches, the slower path there; short queries on the easy shape time the same either way
+# (docs/BENCHMARKS.md, "Exact search without waiting on memory").
+LIST_GAIN = 512
 
 
 @nb.njit(cache=True, nogil=True)
@@ -57,9 +58,8 @@ def search_approximate(
     if lo.size == 0:
         return size
     ub[:] = 0.0
-    best = accumulate_bounds(lo, hi, w, seg, ub, cnt)
+    best = accumulate_bounds(lo, hi, w, seg, ub)
     if best <= 0:
-        cnt[:] = 0
         return size
     bucket_order(ub, best, order, starts_q)
     n_ranked = starts_q[N_BUCKETS]
@@ -114,6 +114,4 @@ def search_approximate(
     if listed_from >= 0:
         for z in range(listed_from, n_ranked):
             keep[order[z]] = False
-    else:
-        cnt[:] = 0
     return size

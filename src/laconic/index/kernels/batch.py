@@ -93,7 +93,7 @@ def make_scratch(n_docs, block_size):
         np.empty(n_blocks, np.int32),  # order: blocks by bucket
         np.zeros(N_BUCKETS + 1, np.int64),  # bucket starts
         np.zeros(block_size, np.float32),  # acc: one block's scores
-        np.zeros(n_blocks + 1, np.int64),  # cnt: query pairs per block
+        np.zeros(n_blocks + 1, np.int64),  # cnt: kept pairs per block (fill_lists)
         np.zeros(n_blocks, np.bool_),  # keep: blocks given forward lists
     )
 

@@ -13,10 +13,12 @@ import numba as nb
 import numpy as np
 
 from laconic.index.kernels.pairs import pair_start
+from laconic.index.kernels.prefetch import prefetch
 from laconic.index.kernels.topk_heap import heap_push, worse
 
 N_BUCKETS = 2048  # granularity of the block visiting order (fraction of the best bound)
 BOUND_SLACK = 1e-4  # relative float32 slack: a bound must never undercut a true score
+PREFETCH_AHEAD = 12  # list entries between a posting prefetch and its use (12 and 32 timed the same)
 
 
 @nb.njit(cache=True, nogil=True)
@@ -53,13 +55,13 @@ def query_terms(q_t: np.ndarray, q_w: np.ndarray, term_ptr: np.ndarray):
 
 
 @nb.njit(cache=True, nogil=True)
-def accumulate_bounds(lo, hi, w, seg, ub, cnt) -> float:
+def accumulate_bounds(lo, hi, w, seg, ub) -> float:
     """``ub[b] = sum_i w[i] * bound of term i in block b`` over the query terms; returns max(ub).
 
-    Also counts every query term's pairs per block into ``cnt[b + 1]`` (for
-    ``fill_lists``). This pass touches every (term, block) pair of the query
-    terms once: BMP's only cost proportional to list lengths. ``ub`` and
-    ``cnt`` must be zero on entry.
+    This pass touches every (term, block) pair of the query terms once: BMP's
+    only cost proportional to list lengths, so it does nothing else (counting
+    pairs per block here too cost a quarter of its time; ``fill_lists``
+    counts only the kept blocks'). ``ub`` must be zero on entry.
     """
     term_blocks = seg[1]
     term_max = seg[2]
@@ -67,9 +69,7 @@ def accumulate_bounds(lo, hi, w, seg, ub, cnt) -> float:
     for i in range(lo.size):
         wi = w[i]
         for j in range(lo[i], hi[i]):
-            b = term_blocks[j]
-            ub[b] += wi * levels[term_max[j]]
-            cnt[b + 1] += 1
+            ub[term_blocks[j]] += wi * levels[term_max[j]]
     best = 0.0
     for b in range(ub.size):
         if ub[b] > best:
@@ -204,6 +204,39 @@ def explain_docs(q_t, q_w, positions, seg, block_size) -> np.ndarray:
 
 
 @nb.njit(cache=True, nogil=True)
+def _grown(a: np.ndarray, n: int) -> np.ndarray:
+    """``a`` copied into a new array of length ``n >= a.size``."""
+    out = np.empty(n, a.dtype)
+    out[: a.size] = a
+    return out
+
+
+@nb.njit(cache=True, nogil=True)
+def _note_kept(lo, hi, term_blocks, keep, cnt, kept_pair, kept_term, kept_block, n, i0, j0):
+    """Scan query pairs from term ``i0``, pair ``j0``, noting kept ones until the buffers are full.
+
+    Returns ``(n, i, j)``: entries noted so far and where to resume (``i == lo.size``: done).
+    """
+    cap = kept_pair.size
+    j = j0
+    for i in range(i0, lo.size):
+        if i > i0:
+            j = lo[i]
+        while j < hi[i]:
+            b = term_blocks[j]
+            if keep[b]:
+                if n == cap:
+                    return n, i, j
+                kept_pair[n] = j
+                kept_term[n] = i
+                kept_block[n] = b
+                n += 1
+                cnt[b + 1] += 1
+            j += 1
+    return n, lo.size, 0
+
+
+@nb.njit(cache=True, nogil=True)
 def fill_lists(lo, hi, w, seg, keep, cnt):
     """Per-query "forward lists": each kept block's pairs of the query terms, as posting spans and ``w x unit``.
 
@@ -211,16 +244,22 @@ def fill_lists(lo, hi, w, seg, keep, cnt):
     binary-search path (``score_block``) costs one search per query term per
     block, ~300 for a 300-term query, most of them misses. Only blocks flagged
     in ``keep`` (those whose bound can still beat the k-th score) are filed, so
-    the writes are a small fraction of the query's pairs. Terms are filed in
-    query order, so scores are bit-identical to ``score_block``'s. Each entry
-    holds its pair's posting range ``[spans[s, 0], spans[s, 1])``, decoded here
-    while the pairs are read in order: decoding in ``score_listed_block``
-    instead, at a random pair, costs a second cache miss (the chunk's anchor)
-    and made long exact queries ~20% slower (docs/BENCHMARKS.md, format 3).
+    the entries are a small fraction of the query's pairs. Entries keep query
+    order within a block, so scores are bit-identical to ``score_block``'s.
 
-    ``cnt[b + 1]`` holds each block's pair count (``accumulate_bounds``); it is
-    zeroed here. Returns ``(starts, spans, weights)``: block ``b``'s entries are
-    ``[starts[b], starts[b + 1])``.
+    Two loops, so that memory is never waited on one pair at a time:
+    1. a scan of the query's pairs that only notes the kept ones (pair, term,
+       block) and counts them per block; it reads nothing at random;
+    2. a loop over the noted pairs that decodes each one's posting range and
+       unit (``pair_off``, ``term_max``: random reads, but independent ones,
+       so the CPU overlaps them).
+    Decoding inside the scan instead stalled it on every kept pair
+    (docs/BENCHMARKS.md, "Exact search without waiting on memory").
+
+    ``cnt`` (``n_blocks + 1`` integers) must be zero on entry; it is left zeroed.
+    Returns ``(starts, spans, weights)``: block ``b``'s entries are
+    ``[starts[b], starts[b + 1])``, entry ``s`` covers postings
+    ``[spans[s, 0], spans[s, 1])`` with query weight x unit ``weights[s]``.
     """
     term_blocks = seg[1]
     term_max = seg[2]
@@ -228,37 +267,56 @@ def fill_lists(lo, hi, w, seg, keep, cnt):
     units = seg[8]
     pair_base = seg[9]
     n_blocks = keep.size
+    total = 0
+    for i in range(lo.size):
+        total += hi[i] - lo[i]
+    cap = max(1024, total >> 6)  # exact search files ~1.5% of a long query's pairs; grown when short
+    kept_pair = np.empty(cap, np.int64)
+    kept_term = np.empty(cap, np.int32)
+    kept_block = np.empty(cap, np.int32)
+    n, i, j = _note_kept(lo, hi, term_blocks, keep, cnt, kept_pair, kept_term, kept_block, 0, 0, lo[0] if lo.size else 0)
+    while i < lo.size:  # buffers full: grow them (outside the scan, which stays a tight loop) and go on
+        cap *= 2
+        kept_pair = _grown(kept_pair, cap)
+        kept_term = _grown(kept_term, cap)
+        kept_block = _grown(kept_block, cap)
+        n, i, j = _note_kept(lo, hi, term_blocks, keep, cnt, kept_pair, kept_term, kept_block, n, i, j)
     starts = np.empty(n_blocks + 1, np.int64)
     starts[0] = 0
     for b in range(n_blocks):
-        starts[b + 1] = starts[b] + (cnt[b + 1] if keep[b] else 0)
+        starts[b + 1] = starts[b] + cnt[b + 1]
         cnt[b + 1] = 0
-    total = starts[n_blocks]
-    spans = np.empty((total, 2), np.int64)
-    weights = np.empty(total, np.float32)
-    if total == 0:
-        return starts, spans, weights
+    spans = np.empty((n, 2), np.int64)
+    weights = np.empty(n, np.float32)
     fill = starts[:n_blocks].copy()
-    for i in range(lo.size):
-        wi = w[i]
-        for j in range(lo[i], hi[i]):
-            b = term_blocks[j]
-            if keep[b]:
-                s = fill[b]
-                fill[b] = s + 1
-                spans[s, 0] = pair_start(pair_off, pair_base, j)
-                spans[s, 1] = pair_start(pair_off, pair_base, j + 1)
-                weights[s] = wi * units[term_max[j]]
+    for e in range(n):  # in scan order, so each block's entries stay in query order
+        j = kept_pair[e]
+        b = kept_block[e]
+        s = fill[b]
+        fill[b] = s + 1
+        spans[s, 0] = pair_start(pair_off, pair_base, j)
+        spans[s, 1] = pair_start(pair_off, pair_base, j + 1)
+        weights[s] = w[kept_term[e]] * units[term_max[j]]
     return starts, spans, weights
 
 
 @nb.njit(cache=True, nogil=True)
 def score_listed_block(b, starts, spans, weights, seg, block_size, deleted, acc, hs, ho, size, k, pos_keys=False) -> int:
-    """``score_block`` over the block's own pair list (same sums, same order: bit-identical scores)."""
+    """``score_block`` over the block's own pair list (same sums, same order: bit-identical scores).
+
+    Each entry's postings lie far from the last one's (a cache miss each); the
+    loop asks for the postings ``PREFETCH_AHEAD`` entries ahead, so those
+    misses overlap instead of queueing (docs/BENCHMARKS.md, "Exact search
+    without waiting on memory").
+    """
     post_doc = seg[4]
     post_w = seg[5]
     doc_order = seg[6]
-    for s in range(starts[b], starts[b + 1]):
+    end = starts[b + 1]
+    for s in range(starts[b], end):
+        if s + PREFETCH_AHEAD < end:
+            prefetch(post_doc, spans[s + PREFETCH_AHEAD, 0])
+            prefetch(post_w, spans[s + PREFETCH_AHEAD, 0])
         wq = weights[s]
         for p in range(spans[s, 0], spans[s, 1]):
             acc[post_doc[p]] += wq * post_w[p]
