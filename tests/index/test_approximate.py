@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from index_oracle import oracle
+from index_oracle import oracle, pair_pointers
 
 from laconic.index import SearchParams, SparseIndex
 from laconic.index import kernels as K
@@ -121,9 +121,9 @@ def test_forward_lists_and_binary_search_score_the_same_blocks_under_a_cap(reali
 
 def test_fill_lists_files_each_kept_blocks_pairs_in_query_order(realistic):
     """``fill_lists`` against a plain-Python oracle over the raw arrays: every kept block's (term, block)
-    pairs of the query, in query order, with posting ranges decoded from the 16-bit pointers by hand
-    (docs/index-format.md) and weight x unit. The query and the kept blocks are chosen so the entries
-    outnumber the kernel's first buffer (1,024) several times, so its growth path is checked too."""
+    pairs of the query, in query order, with posting ranges from the oracle's own decoding of the
+    16-bit pointers (docs/index-format.md) and weight x unit. The query and the kept blocks are chosen
+    so the entries outnumber the kernel's first buffer (1,024) several times: its growth is checked too."""
     docs, _ = realistic
     index = SparseIndex.build(docs)
     seg = index._snap.segments[0]
@@ -140,16 +140,13 @@ def test_fill_lists_files_each_kept_blocks_pairs_in_query_order(realistic):
     lo, hi, w = blocks_kernel.query_terms(terms, q_w, term_ptr)
     starts, spans, weights = blocks_kernel.fill_lists(lo, hi, w, seg.seg, keep, cnt)
 
-    def start(j):  # pair j's first posting, by the format's rule
-        base = int(a["pair_base"][j >> 8])
-        return base + ((int(a["pair_off"][j]) - base) % 65536)
-
+    ptr = pair_pointers(a["pair_off"], a["pair_base"])
     want = {b: [] for b in np.flatnonzero(keep)}
     for i, t in enumerate(terms):
         for j in range(term_ptr[t], term_ptr[t + 1]):
             b = int(term_blocks[j])
             if keep[b]:
-                want[b].append((start(j), start(j + 1), np.float32(q_w[i] * a["units"][term_max[j]])))
+                want[b].append((int(ptr[j]), int(ptr[j + 1]), np.float32(q_w[i] * a["units"][term_max[j]])))
     assert sum(map(len, want.values())) > 4 * 1024
     assert not cnt.any()
     for b in range(seg.n_blocks):
