@@ -19,6 +19,7 @@ from laconic.index.kernels.blocks import (
     accumulate_bounds,
     bucket_order,
     fill_lists,
+    pair_count,
     query_terms,
     score_block,
     score_listed_block,
@@ -68,9 +69,7 @@ def search_approximate(
     limit = max_blocks if max_blocks > 0 else ub.size
     visited = 0
     listed_from = -1  # position in ``order`` from which forward lists exist (-1 undecided, -2 never)
-    total_pairs = 0
-    for i in range(lo.size):
-        total_pairs += hi[i] - lo[i]
+    total_pairs = pair_count(lo, hi)
     starts = np.empty(0, np.int64)
     spans = np.empty((0, 2), np.int64)
     weights = np.empty(0, np.float32)

@@ -18,7 +18,7 @@ from laconic.index.kernels.topk_heap import heap_push, worse
 
 N_BUCKETS = 2048  # granularity of the block visiting order (fraction of the best bound)
 BOUND_SLACK = 1e-4  # relative float32 slack: a bound must never undercut a true score
-PREFETCH_AHEAD = 12  # list entries between a posting prefetch and its use (12 and 32 timed the same)
+PREFETCH_AHEAD = 12  # list entries between a posting prefetch and its use (a longer lead gained nothing)
 
 
 @nb.njit(cache=True, nogil=True)
@@ -55,12 +55,21 @@ def query_terms(q_t: np.ndarray, q_w: np.ndarray, term_ptr: np.ndarray):
 
 
 @nb.njit(cache=True, nogil=True)
+def pair_count(lo, hi) -> int:
+    """(term, block) pairs of the query terms: what the bounding pass reads."""
+    total = 0
+    for i in range(lo.size):
+        total += hi[i] - lo[i]
+    return total
+
+
+@nb.njit(cache=True, nogil=True)
 def accumulate_bounds(lo, hi, w, seg, ub) -> float:
     """``ub[b] = sum_i w[i] * bound of term i in block b`` over the query terms; returns max(ub).
 
     This pass touches every (term, block) pair of the query terms once: BMP's
-    only cost proportional to list lengths, so it does nothing else (counting
-    pairs per block here too cost a quarter of its time; ``fill_lists``
+    only cost proportional to list lengths, so it does nothing else (it used to
+    count every block's pairs too, a visible share of its time; ``fill_lists``
     counts only the kept blocks'). ``ub`` must be zero on entry.
     """
     term_blocks = seg[1]
@@ -249,7 +258,8 @@ def fill_lists(lo, hi, w, seg, keep, cnt):
 
     Two loops, so that memory is never waited on one pair at a time:
     1. a scan of the query's pairs that only notes the kept ones (pair, term,
-       block) and counts them per block; it reads nothing at random;
+       block) and counts them per block; its only random reads are in the
+       small per-block arrays;
     2. a loop over the noted pairs that decodes each one's posting range and
        unit (``pair_off``, ``term_max``: random reads, but independent ones,
        so the CPU overlaps them).
@@ -267,10 +277,7 @@ def fill_lists(lo, hi, w, seg, keep, cnt):
     units = seg[8]
     pair_base = seg[9]
     n_blocks = keep.size
-    total = 0
-    for i in range(lo.size):
-        total += hi[i] - lo[i]
-    cap = max(1024, total >> 6)  # exact search files ~1.5% of a long query's pairs; grown when short
+    cap = max(1024, pair_count(lo, hi) >> 6)  # exact search files ~1.5% of a long query's pairs; grown when short
     kept_pair = np.empty(cap, np.int64)
     kept_term = np.empty(cap, np.int32)
     kept_block = np.empty(cap, np.int32)
