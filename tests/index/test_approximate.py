@@ -119,11 +119,14 @@ def test_forward_lists_and_binary_search_score_the_same_blocks_under_a_cap(reali
         assert late > 0  # the binary-search fallback after filing ran and agreed
 
 
-def test_fill_lists_files_each_kept_blocks_pairs_in_query_order(realistic):
+@pytest.mark.parametrize("kept", ["three quarters", "scattered few", "first and last"])
+def test_fill_lists_files_each_kept_blocks_pairs_in_query_order(realistic, kept):
     """``fill_lists`` against a plain-Python oracle over the raw arrays: every kept block's (term, block)
     pairs of the query, in query order, with posting ranges from the oracle's own decoding of the
-    16-bit pointers (docs/index-format.md) and weight x unit. The query and the kept blocks are chosen
-    so the entries outnumber the kernel's first buffer (1,024) several times: its growth is checked too."""
+    16-bit pointers (docs/index-format.md) and weight x unit. With three quarters of the blocks kept
+    the entries outnumber the kernel's first buffer (1,024) several times: its growth is checked too.
+    With few kept blocks most of the scan's chunks hold none and are skipped whole; the kept blocks
+    at both ends of the block range check the chunk test's edges."""
     docs, _ = realistic
     index = SparseIndex.build(docs)
     seg = index._snap.segments[0]
@@ -135,7 +138,12 @@ def test_fill_lists_files_each_kept_blocks_pairs_in_query_order(realistic):
     rng = np.random.default_rng(3)
     q_w = rng.uniform(0.1, 2.0, terms.size).astype(np.float32)
     keep = np.zeros(seg.n_blocks, np.bool_)
-    keep[rng.permutation(seg.n_blocks)[: seg.n_blocks * 3 // 4]] = True
+    if kept == "three quarters":
+        keep[rng.permutation(seg.n_blocks)[: seg.n_blocks * 3 // 4]] = True
+    elif kept == "scattered few":
+        keep[[3, 11, 12, 29, 37]] = True
+    else:
+        keep[[0, seg.n_blocks - 1]] = True
     cnt = np.zeros(seg.n_blocks + 1, np.int64)
     lo, hi, w = blocks_kernel.query_terms(terms, q_w, term_ptr)
     starts, spans, weights = blocks_kernel.fill_lists(lo, hi, w, seg.seg, keep, cnt)
@@ -147,7 +155,7 @@ def test_fill_lists_files_each_kept_blocks_pairs_in_query_order(realistic):
             b = int(term_blocks[j])
             if keep[b]:
                 want[b].append((int(ptr[j]), int(ptr[j + 1]), np.float32(q_w[i] * a["units"][term_max[j]])))
-    assert sum(map(len, want.values())) > 4 * 1024
+    assert sum(map(len, want.values())) > (4 * 1024 if kept == "three quarters" else len(terms))
     assert not cnt.any()
     for b in range(seg.n_blocks):
         got = [(int(spans[s, 0]), int(spans[s, 1]), weights[s]) for s in range(starts[b], starts[b + 1])]

@@ -26,7 +26,11 @@ from laconic.index.kernels.blocks import (
 )
 
 
-WARM_BLOCKS = 8  # blocks scored by binary search before the k-th score filters the forward lists
+# Blocks scored by binary search before the k-th score filters the forward lists. Each costs one
+# search per query term; on 1M LACONIC-shaped documents the k-th score after 4 blocks keeps a median
+# 151 blocks for filing, after 8 147, the final one 139 (session 21; docs/BENCHMARKS.md, "Skipping,
+# prefetching, fewer warm-up blocks"). 8 was the earlier choice.
+WARM_BLOCKS = 4
 # Forward lists pay when (blocks left to score) x (query terms) x LIST_GAIN exceeds the query's pairs:
 # a binary search costs ~log2(list length) dependent cache misses per term and block, filing one
 # sequential scan of the query's pairs. 512 since filing stopped waiting on memory (session 20): 32 still

@@ -19,6 +19,9 @@ from laconic.index.kernels.topk_heap import heap_push, worse
 N_BUCKETS = 2048  # granularity of the block visiting order (fraction of the best bound)
 BOUND_SLACK = 1e-4  # relative float32 slack: a bound must never undercut a true score
 PREFETCH_AHEAD = 12  # list entries between a posting prefetch and its use (a longer lead gained nothing)
+DECODE_AHEAD = 32  # noted pairs between a pointer/bound prefetch and the decode that reads them
+NEXT_TERM_LINES = 4  # cache lines of the next term's block ids and bound codes asked for before they are read
+SCAN_CHUNK = 8  # pairs the filing scan skips at once when no block between the first and last is kept
 
 
 @nb.njit(cache=True, nogil=True)
@@ -77,6 +80,15 @@ def accumulate_bounds(lo, hi, w, seg, ub) -> float:
     levels = seg[7]
     for i in range(lo.size):
         wi = w[i]
+        if i + 1 < lo.size:
+            # Each term's pairs are a new pair of streams somewhere else in the segment; the hardware
+            # prefetcher only finds a stream after a few misses, so ask for the next term's first lines now.
+            nxt = lo[i + 1]
+            for z in range(NEXT_TERM_LINES):
+                if nxt + 32 * z < hi[i + 1]:  # 32 u16 block ids, 64 u8 codes per 64-byte line
+                    prefetch(term_blocks, nxt + 32 * z)
+                if nxt + 64 * z < hi[i + 1]:
+                    prefetch(term_max, nxt + 64 * z)
         for j in range(lo[i], hi[i]):
             ub[term_blocks[j]] += wi * levels[term_max[j]]
     best = 0.0
@@ -221,27 +233,40 @@ def _grown(a: np.ndarray, n: int) -> np.ndarray:
 
 
 @nb.njit(cache=True, nogil=True)
-def _note_kept(lo, hi, term_blocks, keep, cnt, kept_pair, kept_term, kept_block, n, i0, j0):
+def _note_kept(lo, hi, term_blocks, keep, n_kept_below, cnt, kept_pair, kept_term, kept_block, n, i0, j0):
     """Scan query pairs from term ``i0``, pair ``j0``, noting kept ones until the buffers are full.
 
-    Returns ``(n, i, j)``: entries noted so far and where to resume (``i == lo.size``: done).
+    A term's block ids increase, so ``SCAN_CHUNK`` pairs hold a kept block only
+    if one lies between the first one's block and the last one's:
+    ``n_kept_below`` (kept blocks with a smaller id, ``n_blocks + 1`` entries)
+    answers that with two reads. Kept blocks are a few percent of a long
+    query's blocks and scattered, so most chunks are skipped whole instead of
+    testing each pair. Returns ``(n, i, j)``: entries noted so far and where to
+    resume (``i == lo.size``: done).
     """
     cap = kept_pair.size
     j = j0
     for i in range(i0, lo.size):
         if i > i0:
             j = lo[i]
-        while j < hi[i]:
-            b = term_blocks[j]
-            if keep[b]:
-                if n == cap:
-                    return n, i, j
-                kept_pair[n] = j
-                kept_term[n] = i
-                kept_block[n] = b
-                n += 1
-                cnt[b + 1] += 1
-            j += 1
+        h = hi[i]
+        while j < h:
+            e = j + SCAN_CHUNK
+            if e <= h and n_kept_below[term_blocks[e - 1] + 1] == n_kept_below[term_blocks[j]]:
+                j = e
+                continue
+            e = min(e, h)
+            while j < e:
+                b = term_blocks[j]
+                if keep[b]:
+                    if n == cap:
+                        return n, i, j
+                    kept_pair[n] = j
+                    kept_term[n] = i
+                    kept_block[n] = b
+                    n += 1
+                    cnt[b + 1] += 1
+                j += 1
     return n, lo.size, 0
 
 
@@ -259,12 +284,14 @@ def fill_lists(lo, hi, w, seg, keep, cnt):
     Two loops, so that memory is never waited on one pair at a time:
     1. a scan of the query's pairs that only notes the kept ones (pair, term,
        block) and counts them per block; its only random reads are in the
-       small per-block arrays;
+       small per-block arrays, and it skips ``SCAN_CHUNK`` pairs at a time
+       where no kept block can lie among them (``_note_kept``);
     2. a loop over the noted pairs that decodes each one's posting range and
-       unit (``pair_off``, ``term_max``: random reads, but independent ones,
-       so the CPU overlaps them).
+       unit (``pair_off``, ``pair_base``, ``term_max``: random reads, but
+       independent ones, prefetched ``DECODE_AHEAD`` entries ahead).
     Decoding inside the scan instead stalled it on every kept pair
-    (docs/BENCHMARKS.md, "Exact search without waiting on memory").
+    (docs/BENCHMARKS.md, "Exact search without waiting on memory", and
+    "Skipping, prefetching, fewer warm-up blocks").
 
     ``cnt`` (``n_blocks + 1`` integers) must be zero on entry; it is left zeroed.
     Returns ``(starts, spans, weights)``: block ``b``'s entries are
@@ -281,13 +308,19 @@ def fill_lists(lo, hi, w, seg, keep, cnt):
     kept_pair = np.empty(cap, np.int64)
     kept_term = np.empty(cap, np.int32)
     kept_block = np.empty(cap, np.int32)
-    n, i, j = _note_kept(lo, hi, term_blocks, keep, cnt, kept_pair, kept_term, kept_block, 0, 0, lo[0] if lo.size else 0)
+    n_kept_below = np.empty(n_blocks + 1, np.int32)
+    n_kept_below[0] = 0
+    for b in range(n_blocks):
+        n_kept_below[b + 1] = n_kept_below[b] + keep[b]
+    n, i, j = _note_kept(
+        lo, hi, term_blocks, keep, n_kept_below, cnt, kept_pair, kept_term, kept_block, 0, 0, lo[0] if lo.size else 0
+    )
     while i < lo.size:  # buffers full: grow them (outside the scan, which stays a tight loop) and go on
         cap *= 2
         kept_pair = _grown(kept_pair, cap)
         kept_term = _grown(kept_term, cap)
         kept_block = _grown(kept_block, cap)
-        n, i, j = _note_kept(lo, hi, term_blocks, keep, cnt, kept_pair, kept_term, kept_block, n, i, j)
+        n, i, j = _note_kept(lo, hi, term_blocks, keep, n_kept_below, cnt, kept_pair, kept_term, kept_block, n, i, j)
     starts = np.empty(n_blocks + 1, np.int64)
     starts[0] = 0
     for b in range(n_blocks):
@@ -297,6 +330,11 @@ def fill_lists(lo, hi, w, seg, keep, cnt):
     weights = np.empty(n, np.float32)
     fill = starts[:n_blocks].copy()
     for e in range(n):  # in scan order, so each block's entries stay in query order
+        if e + DECODE_AHEAD < n:  # independent reads, but the CPU's window holds too few of them to hide memory
+            ahead = kept_pair[e + DECODE_AHEAD]
+            prefetch(pair_off, ahead)
+            prefetch(term_max, ahead)
+            prefetch(pair_base, ahead >> 8)
         j = kept_pair[e]
         b = kept_block[e]
         s = fill[b]
