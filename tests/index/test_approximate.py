@@ -160,3 +160,29 @@ def test_fill_lists_files_each_kept_blocks_pairs_in_query_order(realistic, kept)
     for b in range(seg.n_blocks):
         got = [(int(spans[s, 0]), int(spans[s, 1]), weights[s]) for s in range(starts[b], starts[b + 1])]
         assert got == want.get(b, []), b
+
+
+def test_accumulate_bounds_equals_a_plain_sum_over_the_raw_arrays(realistic):
+    """Block bounds against a plain-Python reading of the arrays, bit for bit (the kernel adds in the same
+    order). Every term of the collection, one at a time and all together, so pair ranges start and end
+    at every offset modulo 8 and span fewer and more than 8 pairs: the kernel reads 8 pairs at a time
+    from aligned words, one at a time elsewhere."""
+    docs, _ = realistic
+    index = SparseIndex.build(docs)
+    seg = index._snap.segments[0]
+    a = seg.arrays
+    term_ptr, term_blocks, term_max, levels = a["term_ptr"], a["term_blocks"], a["term_max"], a["levels"]
+    terms = np.flatnonzero(np.diff(term_ptr) > 0).astype(np.int32)
+    starts, lengths = term_ptr[terms] % 8, np.diff(term_ptr)[terms]
+    assert set(starts) == set(range(8)) and lengths.min() < 8 < lengths.max()
+    q_w = np.random.default_rng(5).uniform(0.1, 2.0, terms.size).astype(np.float32)
+    for chosen in [np.arange(terms.size)] + [np.array([i]) for i in range(0, terms.size, 7)]:
+        lo, hi, w = blocks_kernel.query_terms(terms[chosen], q_w[chosen], term_ptr)
+        ub = np.zeros(seg.n_blocks, np.float32)
+        best = blocks_kernel.accumulate_bounds(lo, hi, w, seg.seg, ub)
+        want = np.zeros(seg.n_blocks, np.float32)
+        for i in chosen:
+            for j in range(term_ptr[terms[i]], term_ptr[terms[i] + 1]):
+                want[term_blocks[j]] += np.float32(q_w[i] * levels[term_max[j]])
+        assert np.array_equal(ub, want)
+        assert best == want.max()

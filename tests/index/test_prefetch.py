@@ -1,4 +1,5 @@
-"""The prefetch hint compiles for every array type the kernels hand it, reaches the machine code, and never changes a result."""
+"""The prefetch hint compiles for every array type the kernels hand it, reaches the machine code
+and never changes a result."""
 
 from __future__ import annotations
 
