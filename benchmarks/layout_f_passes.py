@@ -35,6 +35,7 @@ import numba as nb
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from layout_sizes import block_gaps, pair_starts
 from synthetic import WORKLOADS, load_or_generate
 
 from laconic.index import BuildConfig, SparseIndex
@@ -56,15 +57,11 @@ JUMP = 128  # a gap of at least this costs a jump entry (7 bits hold smaller gap
 def to_f(seg) -> dict[str, np.ndarray]:
     """Layout F's streams for one format-3 segment (numpy, whole segment at once)."""
     a = {k: np.asarray(v) for k, v in seg.arrays.items()}
-    term_ptr, blocks = a["term_ptr"], a["term_blocks"].astype(np.int64)
-    n_pairs = blocks.size
-    anchors = a["pair_base"][np.arange(n_pairs + 1) >> 8]
-    starts = anchors + ((a["pair_off"].astype(np.int64) - anchors) & 0xFFFF)
+    term_ptr = a["term_ptr"]
+    n_pairs = a["term_blocks"].size
+    starts = pair_starts(a)
     counts = np.diff(starts)
-    first = np.zeros(n_pairs, bool)
-    first[term_ptr[:-1][np.diff(term_ptr) > 0]] = True
-    gaps = np.diff(blocks, prepend=0)
-    gaps[first] = blocks[first] + 1
+    _, gaps = block_gaps(a)
     jump = gaps >= JUMP
     slot = np.arange(n_pairs) + np.cumsum(jump)  # each pair's entry, after the jumps before it
     n_entries = n_pairs + int(jump.sum())

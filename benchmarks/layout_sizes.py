@@ -61,19 +61,31 @@ def gamma_bits(x: np.ndarray) -> int:
     return int((2 * np.floor(np.log2(x.astype(np.float64))) + 1).sum())
 
 
+def pair_starts(a: dict[str, np.ndarray]) -> np.ndarray:
+    """Every pair's first posting (P + 1 values) from a segment's ``pair_off`` / ``pair_base``."""
+    anchors = a["pair_base"][np.arange(len(a["term_blocks"]) + 1) >> 8]
+    return anchors + ((a["pair_off"].astype(np.int64) - anchors) & 0xFFFF)  # docs/index-format.md
+
+
+def block_gaps(a: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """(each non-empty term's first pair, every pair's block-id gap); a term's first gap is from -1."""
+    term_ptr, blocks = a["term_ptr"], a["term_blocks"].astype(np.int64)
+    first_pairs = term_ptr[:-1][np.diff(term_ptr) > 0]
+    first = np.zeros(len(blocks), bool)
+    first[first_pairs] = True
+    gaps = np.diff(blocks, prepend=0)
+    gaps[first] = blocks[first] + 1
+    return first_pairs, gaps
+
+
 def segment_counts(seg, block_size: int) -> dict[str, int]:
     """Sizes in bits or bytes of each candidate layout's variable part for one segment."""
     a = {k: np.asarray(v) for k, v in seg.arrays.items()}
     term_ptr, blocks = a["term_ptr"], a["term_blocks"].astype(np.int64)
     n_pairs, n_post = len(blocks), len(a["post_doc"])
-    anchors = a["pair_base"][np.arange(n_pairs + 1) >> 8]
-    starts = anchors + ((a["pair_off"].astype(np.int64) - anchors) & 0xFFFF)  # docs/index-format.md
+    starts = pair_starts(a)
     counts = np.diff(starts)
-    first_pairs = term_ptr[:-1][np.diff(term_ptr) > 0]  # each non-empty term's first pair
-    first = np.zeros(n_pairs, bool)
-    first[first_pairs] = True
-    gaps = np.diff(blocks, prepend=0)
-    gaps[first] = blocks[first] + 1  # a term's first block, coded from -1
+    first_pairs, gaps = block_gaps(a)
 
     # layout E: positions of each term's postings, in segment order
     pos = np.repeat(blocks.astype(np.int32), counts) * block_size + a["post_doc"].astype(np.int32)
@@ -107,9 +119,7 @@ def dequantized(seg, block_size: int, fused: bool) -> tuple[np.ndarray, np.ndarr
     """
     a = {k: np.asarray(v) for k, v in seg.arrays.items()}
     blocks, codes = a["term_blocks"].astype(np.int64), a["term_max"].astype(np.int64)
-    anchors = a["pair_base"][np.arange(len(blocks) + 1) >> 8]
-    starts = anchors + ((a["pair_off"].astype(np.int64) - anchors) & 0xFFFF)
-    counts = np.diff(starts)
+    counts = np.diff(pair_starts(a))
     terms = np.repeat(np.arange(len(a["term_ptr"]) - 1), np.diff(a["term_ptr"]))
     pos = np.repeat(blocks, counts) * block_size + a["post_doc"]
     c = np.repeat(codes, counts)
