@@ -35,7 +35,7 @@ import numba as nb
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from layout_sizes import block_gaps, pair_starts
+from layout_sizes import block_gaps, pair_starts, single_step_of, single_steps
 from synthetic import WORKLOADS, load_or_generate
 
 from laconic.index import BuildConfig, SparseIndex
@@ -78,15 +78,11 @@ def to_f(seg) -> dict[str, np.ndarray]:
     post_doc, post_w = a["post_doc"], a["post_w"]
     # a one-posting pair: position in 6 bits, and 2 bits placing its weight in one of 4 steps of its
     # bound's level interval (layout_sizes.dequantized; the input is the format-3 code)
-    levels, units = a["levels"].astype(np.float64), a["units"].astype(np.float64)
-    below_first = levels[1] * levels[1] / levels[2] if levels[2] > 0 else 0.0
-    lo_lv = np.r_[0.0, below_first, levels[1:-1]]  # lower end of each code's interval
-    step = (levels - lo_lv) / 4
+    lo, step = single_steps(a["levels"])
     c1 = a["term_max"][single].astype(np.int64)
-    w1 = post_w[starts[:-1][single]].astype(np.float64) * units[c1]
-    frac = np.clip(np.floor((w1 - lo_lv[c1]) / np.where(step[c1] > 0, step[c1], 1)), 0, 3).astype(np.int64)
-    x[slot[single]] = post_doc[starts[:-1][single]] | (frac << 6)
-    single_table = (lo_lv[:, None] + step[:, None] * (np.arange(4)[None, :] + 0.5)).astype(np.float32)
+    w1 = post_w[starts[:-1][single]].astype(np.float64) * a["units"][c1]
+    x[slot[single]] = post_doc[starts[:-1][single]] | (single_step_of(w1, c1, lo, step) << 6)
+    single_table = (lo[:, None] + step[:, None] * (np.arange(4)[None, :] + 0.5)).astype(np.float32)
     x[slot[~single]] = counts[~single]
     multi_posting = np.repeat(~single, counts)
     entry_start = np.r_[slot - jump, n_entries]  # a pair's jump entry, if any, comes first

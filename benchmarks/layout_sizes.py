@@ -110,12 +110,27 @@ def segment_counts(seg, block_size: int) -> dict[str, int]:
     }
 
 
+def single_steps(levels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per bound code c, the lower end of its level interval (levels[c - 1], levels[c]] and a quarter
+    of its width: layout F keeps a one-posting pair's weight as the middle of one of those quarters.
+    For c = 1 the interval is one geometric step below levels[1] (lighter weights take its first quarter).
+    """
+    levels = levels.astype(np.float64)
+    below_first = levels[1] * levels[1] / levels[2] if levels[2] > 0 else 0.0
+    lo = np.r_[0.0, below_first, levels[1:-1]]
+    return lo, (levels - lo) / 4
+
+
+def single_step_of(w: np.ndarray, c: np.ndarray, lo: np.ndarray, step: np.ndarray) -> np.ndarray:
+    """The quarter (0-3) of its bound code's interval that each weight ``w`` falls in."""
+    return np.clip(np.floor((w - lo[c]) / np.where(step[c] > 0, step[c], 1)), 0, 3).astype(np.int64)
+
+
 def dequantized(seg, block_size: int, fused: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(global doc, term, weight) of every posting as v3 decodes it, or as layout F would.
 
     F keeps a one-posting pair's weight as the middle of one of 4 equal steps of its bound's level
-    interval (levels[c - 1], levels[c]] (for c = 1, the interval one geometric step below levels[1]:
-    lighter weights take its first step); the input is the v3 code (within half a code of the float).
+    interval (``single_steps``); the input is the v3 code (within half a code of the float).
     """
     a = {k: np.asarray(v) for k, v in seg.arrays.items()}
     blocks, codes = a["term_blocks"].astype(np.int64), a["term_max"].astype(np.int64)
@@ -126,12 +141,8 @@ def dequantized(seg, block_size: int, fused: bool) -> tuple[np.ndarray, np.ndarr
     w = a["post_w"].astype(np.float64) * a["units"][c]
     if fused:
         single = np.repeat(counts == 1, counts)
-        levels = a["levels"].astype(np.float64)
-        below_first = levels[1] * levels[1] / levels[2] if levels[2] > 0 else 0.0  # one geometric step down
-        lo, hi = np.where(c == 1, below_first, levels[np.maximum(c - 1, 0)]), levels[c]
-        step = (hi - lo) / 4
-        j = np.clip(np.floor((w - lo) / np.where(step > 0, step, 1)), 0, 3)
-        w = np.where(single, lo + step * (j + 0.5), w)
+        lo, step = single_steps(a["levels"])
+        w = np.where(single, lo[c] + step[c] * (single_step_of(w, c, lo, step) + 0.5), w)
     return a["doc_order"][pos], np.repeat(terms, counts), w.astype(np.float32)
 
 
