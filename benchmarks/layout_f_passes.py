@@ -124,8 +124,8 @@ def bounds_f(lo, hi, w, g, code, x, levels, ub) -> float:
     Like format 3's pass it reads 8 entries per 8-byte load of gaps and of codes; a chunk with a
     jump entry (a zero code byte) takes the scalar path. Block ids index ``ub`` as unsigned
     integers: numba checks a signed index for a negative value on every access (Python's
-    wrap-around), and that check made this pass about a third slower than format 3's in the probe,
-    whose ids come unsigned out of their u16 array.
+    wrap-around), while format 3's ids come unsigned out of their u16 array; in a side harness that
+    check was most of this pass's extra cost (docs/BENCHMARKS.md, "Format 4 on paper").
     """
     g64 = g[: g.size - g.size % 8].view(np.uint64)
     c64 = code[: code.size - code.size % 8].view(np.uint64)
@@ -191,7 +191,7 @@ def _hsum(v):
 
 @nb.njit(cache=True, nogil=True)
 def fill_f(lo, hi, w, term_post, g, code, x, units, single_table, keep, out_block, out_pos, out_span, out_w):
-    """F's filing scan: kept pairs as (block, inline position or -1, posting start, weight) in scan order.
+    """F's filing scan: kept pairs as (block, position or -count, posting start or -1, weight) in scan order.
 
     One pass: the running block id and posting pointer come from the entries themselves, a kept
     one-posting pair's posting is its ``x`` (``out_w``: query weight x its weight), and a kept longer

@@ -152,20 +152,21 @@ def recall_of(index, docs, queries, k: int = 10) -> dict[str, float]:
     from search import recall_at_k, true_scores
     from search_peers import BruteForce
 
-    def top(matrix) -> np.ndarray:
+    from laconic.sparse import SparseVectors
+
+    def top(vectors: SparseVectors) -> np.ndarray:
         bf = BruteForce(queries, k)
-        bf.dt, bf.q = matrix.T.tocsr(), queries.to_scipy()
+        bf.build(vectors)
         return bf.search_batch(slice(0, len(queries)), 1)
 
     docs_csr, q_csr = docs.to_scipy().tocsr(), queries.to_scipy().tocsr()
-    truth = top(docs_csr)
+    truth = top(docs)
     truth_scores = true_scores(docs_csr, q_csr, truth)
     out = {}
     for name, fused in (("v3", False), ("F", True)):
         parts = [dequantized(seg, seg.block_size, fused) for seg in index._snap.segments]
         rows, cols, vals = (np.concatenate(x) for x in zip(*parts))
-        m = sp.csr_matrix((vals, (rows, cols)), shape=docs_csr.shape)
-        found = top(m)
+        found = top(SparseVectors.from_scipy(sp.csr_matrix((vals, (rows, cols)), shape=docs_csr.shape)))
         out[name] = recall_at_k(found, truth, truth_scores, true_scores(docs_csr, q_csr, found))
     return out
 

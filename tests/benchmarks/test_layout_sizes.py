@@ -54,7 +54,7 @@ def test_layout_f_bytes_match_a_walk_over_the_documents(built):
     for pairs in _pairs(docs, seg).values():
         prev = -1
         for b, n, _ in pairs:
-            entries += 1 + (b - prev >= 128)  # a long gap costs an extra absolute-id entry
+            entries += 1 + (b - prev >= 128)  # a long gap costs an extra (jump) entry
             multi_postings += n if n > 1 else 0
             prev = b
         anchors += max(0, math.ceil(len(pairs) / module.F_ANCHOR) - 1)
