@@ -59,11 +59,21 @@ def test_every_weight_is_kept_with_small_error(realistic, bits):
     assert np.all(np.abs(stored.values - docs.values) <= step / 2 + 1e-7)
 
 
-def _rewrite_as_version2(path) -> dict:
-    """Turn a saved version-3 index into what laconic wrote before version 3, independently of its
-    code: one u32 pointer per pair (``pair_ptr.npy``) instead of 16-bit offsets and anchors."""
+def _rewrite_as_version3(path) -> dict:
+    """Turn a saved version-4 index of block segments into what version 3 wrote: the same arrays,
+    and no ``layout`` in the segments' header entries."""
     header = json.loads((path / "header.json").read_text())
-    assert header["version"] == 3
+    assert header["version"] == 4 and all(meta.pop("layout") == "blocks" for meta in header["segments"])
+    del header["config"]["storage"]
+    header["version"] = 3
+    (path / "header.json").write_text(json.dumps(header))
+    return header
+
+
+def _rewrite_as_version2(path) -> dict:
+    """Turn a saved version-4 index into what laconic wrote before version 3, independently of its
+    code: one u32 pointer per pair (``pair_ptr.npy``) instead of 16-bit offsets and anchors."""
+    header = _rewrite_as_version3(path)
     for meta in header["segments"]:
         seg = path / meta["name"]
         ptr = pair_pointers(np.load(seg / "pair_off.npy"), np.load(seg / "pair_base.npy"))
@@ -76,17 +86,18 @@ def _rewrite_as_version2(path) -> dict:
     return header
 
 
-def test_version2_index_opens_searches_the_same_and_saves_as_version3(tmp_path, realistic):
+@pytest.mark.parametrize("version", [2, 3])
+def test_older_index_opens_searches_the_same_and_saves_as_version4(tmp_path, realistic, version):
     docs, queries = realistic
     built = SparseIndex.build(docs, config=BuildConfig(weight_bits=8, shards=2))
     built.save(tmp_path / "v2")
-    _rewrite_as_version2(tmp_path / "v2")
+    (_rewrite_as_version2 if version == 2 else _rewrite_as_version3)(tmp_path / "v2")
     opened = SparseIndex.open(tmp_path / "v2", verify=True)
     for mode in ("exact", "approximate"):
         a, b = built.search(queries, k=10, mode=mode), opened.search(queries, k=10, mode=mode)
         assert a.ids == b.ids and all(np.array_equal(x, y) for x, y in zip(a.scores, b.scores))
     opened.save(tmp_path / "v3")
-    assert json.loads((tmp_path / "v3" / "header.json").read_text())["version"] == 3
+    assert json.loads((tmp_path / "v3" / "header.json").read_text())["version"] == 4
     again = SparseIndex.open(tmp_path / "v3", verify=True)
     a, b = built.search(queries, k=10), again.search(queries, k=10)
     assert a.ids == b.ids and all(np.array_equal(x, y) for x, y in zip(a.scores, b.scores))
@@ -144,9 +155,9 @@ def test_version1_index_opens_and_searches_exactly(tmp_path, realistic, bits):
     stored = opened.vectors()
     assert np.isclose(np.sort(stored.values), np.sort(expected), rtol=1e-6).all()
     assert_matches_oracle(opened.search(queries, k=10), *oracle(opened, queries, 10))
-    opened.save(tmp_path / "v3")  # saving writes version 3, same results
+    opened.save(tmp_path / "v3")  # saving writes version 4, same results
     again = SparseIndex.open(tmp_path / "v3")
-    assert json.loads((tmp_path / "v3" / "header.json").read_text())["version"] == 3
+    assert json.loads((tmp_path / "v3" / "header.json").read_text())["version"] == 4
     a, b = opened.search(queries, k=10), again.search(queries, k=10)
     assert a.ids == b.ids and all(np.array_equal(x, y) for x, y in zip(a.scores, b.scores))
 

@@ -14,6 +14,7 @@ WEIGHT_BITS = (8, 16, 32)
 MAX_BLOCK_SIZE = 128  # positions inside a block are stored as u8
 MAX_SEGMENT_BLOCKS = 65_535  # block ids inside a segment are stored as u16
 REORDERS = ("seeds", "bp", "terms", "none")
+STORAGES = ("blocks", "compact")
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,13 @@ class BuildConfig:
             ``merge_factor``), they are merged into one, dropping deleted
             documents (a log-structured merge policy: O(merge_factor x log N)
             segments after any number of adds). 0 never merges.
+        storage: how ``save`` (and ``build_from_files``) write segments.
+            ``"blocks"`` (default): the arrays the kernels read, memory-mapped
+            on open, nothing decoded. ``"compact"``: the same index in about
+            60% of the bytes (3-byte pair entries, one-posting pairs inside
+            their entry; docs/index-format.md), decoded into RAM on open:
+            for shipping or archiving an index, or a disk smaller than RAM.
+            Search results are identical either way.
 
     Example:
         >>> BuildConfig(block_size=64, weight_bits=16).weight_bits
@@ -54,6 +62,7 @@ class BuildConfig:
     shards: int = 1
     max_segment_docs: int = 0
     merge_factor: int = 10
+    storage: str = "blocks"
 
     def __post_init__(self) -> None:
         if not 1 <= self.block_size <= MAX_BLOCK_SIZE:
@@ -68,6 +77,8 @@ class BuildConfig:
             raise ConfigError(f"max_segment_docs must be >= 0, got {self.max_segment_docs}")
         if self.merge_factor == 1 or self.merge_factor < 0:
             raise ConfigError(f"merge_factor must be 0 (never merge) or >= 2, got {self.merge_factor}")
+        if self.storage not in STORAGES:
+            raise ConfigError(f"storage must be one of {', '.join(map(repr, STORAGES))}, got {self.storage!r}")
 
     @property
     def segment_docs(self) -> int:

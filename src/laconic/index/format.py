@@ -20,17 +20,25 @@ from typing import Any
 import numpy as np
 
 from laconic.errors import IndexCorruptError, IndexFormatError
-from laconic.index import validate
-from laconic.index.config import BuildConfig
+from laconic.index import compact, validate
+from laconic.index.config import STORAGES, BuildConfig
 from laconic.index.ids import IdTable
 from laconic.index.kernels.pairs import from_pointers, n_anchors
-from laconic.index.segment import ARRAYS, DTYPES, WEIGHT_DTYPES, Quantiser, Segment, SourceFile
+from laconic.index.segment import (
+    ARRAYS,
+    DTYPES,
+    WEIGHT_DTYPES,
+    Quantiser,
+    Segment,
+    SourceFile,
+)
 from laconic.storage import atomic_directory
 
 FORMAT_NAME = "laconic.index"
-FORMAT_VERSION = 3
-# version 1: one linear scale per segment, no levels/units files; versions 1-2: u32 pair_ptr, no pair_off/pair_base
-READABLE_VERSIONS = (1, 2, 3)
+FORMAT_VERSION = 4
+# version 1: one linear scale per segment, no levels/units files; versions 1-2: u32 pair_ptr, no pair_off/pair_base;
+# version 4: each segment's header entry names its layout, "blocks" (version 3's arrays) or "compact"
+READABLE_VERSIONS = (1, 2, 3, 4)
 # what versions 1 and 2 stored per segment (version 1: the first seven)
 _V2_ARRAYS = ("term_ptr", "term_blocks", "term_max", "pair_ptr", "post_doc", "post_w", "doc_order", "levels", "units")
 HEADER = "header.json"
@@ -53,10 +61,14 @@ class IndexWriter:
     segment read from an index file that is still the one it was mapped from is
     **hard-linked**, not rewritten: saving an index after ``add``/``delete``
     writes only the new segments, ids and tombstones.
+
+    ``storage`` (``BuildConfig.storage``) picks each segment's layout: ``"compact"``
+    packs it (``index/compact.py``) unless its global orders pass 32 bits.
     """
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, storage: str = "blocks") -> None:
         self.root = Path(root)
+        self.storage = storage
         self.files: dict[str, dict[str, Any]] = {}
         self.segments: list[dict[str, Any]] = []
         self.linked_bytes = 0
@@ -91,13 +103,22 @@ class IndexWriter:
 
     def add_segment(self, seg: Segment) -> None:
         name = f"seg-{len(self.segments):04d}"
-        for arr_name in ARRAYS:
+        layout = "compact" if self.storage == "compact" and compact.can_pack(seg) else "blocks"
+        sources = seg.sources if seg.stored_as == layout else {}
+        packed: dict[str, np.ndarray] | None = None
+        for arr_name in compact.COMPACT_ARRAYS if layout == "compact" else ARRAYS:
             rel = f"{name}/{arr_name}.npy"
-            if not self._link(rel, seg.sources.get(arr_name)):
+            if self._link(rel, sources.get(arr_name)):
+                continue
+            if layout == "compact":
+                packed = packed if packed is not None else compact.pack(seg)
+                self.put(rel, packed[arr_name])
+            else:
                 self.put(rel, seg.arrays[arr_name])
-        self.segments.append(
-            {"name": name, "n_docs": seg.n_docs, "block_size": seg.block_size, "weight_bits": seg.quant.bits}
-        )
+        self.segments.append({
+            "name": name, "n_docs": seg.n_docs, "block_size": seg.block_size, "weight_bits": seg.quant.bits,
+            "layout": layout,
+        })
 
     def finish(self, *, vocab_size: int, config: BuildConfig, ids: IdTable, deleted: np.ndarray) -> None:
         """Write the ids, tombstones and the header (last: it lists every file)."""
@@ -128,7 +149,7 @@ def write_index(
 ) -> int:
     """Write a complete index directory atomically; returns the bytes hard-linked rather than written."""
     with atomic_directory(path) as tmp:
-        writer = IndexWriter(tmp)
+        writer = IndexWriter(tmp, config.storage)
         for seg in segments:
             writer.add_segment(seg)
         writer.finish(vocab_size=vocab_size, config=config, ids=ids, deleted=deleted)
@@ -232,11 +253,19 @@ def read_index(path: str | Path, verify: bool = False, checksums: bool = True) -
             bits = int(meta["weight_bits"])
             if bits not in WEIGHT_DTYPES:
                 raise IndexCorruptError(f"{path / HEADER}: segment {meta['name']}: weight_bits {bits}")
-            stored = ARRAYS if version == 3 else _V2_ARRAYS if version == 2 else _V2_ARRAYS[:7]
-            arrays = {
-                name: load(f"{meta['name']}/{name}.npy", _stored_dtype(name, bits))
-                for name in stored
-            }
+            layout = meta.get("layout", "blocks") if version >= 4 else "blocks"
+            if layout not in STORAGES:
+                raise IndexFormatError(f"{path / HEADER}: segment {meta['name']}: unknown layout {layout!r}")
+            if layout == "compact":
+                stored = {name: load(f"{meta['name']}/{name}.npy", compact.dtype_of(name, bits))
+                          for name in compact.COMPACT_ARRAYS}
+                if stored["term_ptr"].size != vocab_size + 1:
+                    raise IndexCorruptError(
+                        f"{path / meta['name'] / 'term_ptr.npy'}: does not match vocab_size {vocab_size}")
+                arrays = compact.unpack(path / meta["name"], stored, bits, int(meta["block_size"]), int(meta["n_docs"]))
+            else:
+                names = ARRAYS if version >= 3 else _V2_ARRAYS if version == 2 else _V2_ARRAYS[:7]
+                arrays = {name: load(f"{meta['name']}/{name}.npy", _stored_dtype(name, bits)) for name in names}
             if version < 3:
                 _split_pair_pointers(path / meta["name"], arrays)
             if version == 1:
@@ -250,9 +279,10 @@ def read_index(path: str | Path, verify: bool = False, checksums: bool = True) -
             if (arrays["term_max"].size != n_pairs or arrays["pair_off"].size != n_pairs + 1
                     or arrays["pair_base"].size != n_anchors(n_pairs) or arrays["post_w"].size != n_post):
                 raise IndexCorruptError(f"{path / meta['name']}: array lengths disagree (pairs, anchors, postings)")
-            validate.check_segment(path, meta, arrays, seen)
-            mapped = {name: sources.get(f"{meta['name']}/{name}.npy") for name in ARRAYS}
-            segments.append(Segment(arrays, int(meta["n_docs"]), int(meta["block_size"]), quant, mapped))
+            validate.check_segment(path, meta, arrays, seen, decoded=layout == "compact")
+            files_of = compact.COMPACT_ARRAYS if layout == "compact" else ARRAYS
+            mapped = {name: sources.get(f"{meta['name']}/{name}.npy") for name in files_of}
+            segments.append(Segment(arrays, int(meta["n_docs"]), int(meta["block_size"]), quant, mapped, layout))
     except (KeyError, TypeError, ValueError) as exc:
         if isinstance(exc, IndexFormatError):
             raise
@@ -266,7 +296,7 @@ def _stored_dtype(name: str, bits: int) -> Any:
 
 def _split_pair_pointers(where: Path, arrays: dict[str, np.ndarray]) -> None:
     """Versions 1-2 kept a u32 pointer per pair: derive version 3's offsets and anchors in RAM
-    (2 bytes per pair; the index searches as before, and ``save`` writes version 3)."""
+    (2 bytes per pair; the index searches as before, and ``save`` writes version 4)."""
     ptr = arrays.pop("pair_ptr")
     if ptr.size != arrays["term_blocks"].size + 1:
         raise IndexCorruptError(f"{where / 'pair_ptr.npy'}: {ptr.size} pointers for {arrays['term_blocks'].size} pairs")

@@ -109,6 +109,8 @@ class Segment:
         block_size: documents per block.
         quant: the segment's quantiser.
         sources: for arrays mapped from an index file, that file (a save hard-links it).
+        stored_as: the layout ``sources`` belong to, ``"blocks"`` or ``"compact"``
+            (a compact segment's arrays are decoded; its sources are the compact files).
     """
 
     def __init__(
@@ -118,8 +120,10 @@ class Segment:
         block_size: int,
         quant: Quantiser,
         sources: dict[str, SourceFile | None] | None = None,
+        stored_as: str = "blocks",
     ) -> None:
         self.arrays = arrays
+        self.stored_as = stored_as
         self.sources = {k: v for k, v in (sources or {}).items() if v is not None}
         self.n_docs = int(n_docs)
         self.block_size = int(block_size)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -134,17 +134,22 @@ class SparseIndex:
         return cls.open(output, warm_up=False, checksums=False)
 
     # ------------------------------------------------------------- persistence
-    def save(self, path: str | Path) -> None:
+    def save(self, path: str | Path, storage: str | None = None) -> None:
         """Write the index to directory ``path`` atomically (replacing any old one).
+
+        ``storage``: ``"blocks"`` or ``"compact"`` for this save (recorded in the
+        saved header, so the saved index keeps it); default ``config.storage``.
+        See ``BuildConfig.storage``.
 
         Raises:
             StorageError: the write failed (a full disk, say); ``path`` still holds
                 its previous index, untouched, and no temporary files are left.
         """
         snap = self._snap
+        config = self.config if storage is None else replace(self.config, storage=storage)
         try:
             write_index(
-                path, vocab_size=self.vocab_size, config=self.config, segments=list(snap.segments), ids=snap.ids,
+                path, vocab_size=self.vocab_size, config=config, segments=list(snap.segments), ids=snap.ids,
                 deleted=snap.deleted,
             )
         except OSError as exc:

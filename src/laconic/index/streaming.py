@@ -68,7 +68,7 @@ def build_files(
     pending: deque[tuple[Path, Future[list[Segment]]]] = deque()
     per_shard = max(1, workers // max(1, min(workers, len(files))))  # threads: across shards first, then within
     with atomic_directory(output) as tmp, ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        writer = IndexWriter(tmp)
+        writer = IndexWriter(tmp, config.storage)
 
         def write_oldest() -> None:
             file, future = pending.popleft()

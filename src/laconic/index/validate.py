@@ -75,8 +75,15 @@ def check_ids(path: Path, blob: np.ndarray, offsets: np.ndarray) -> None:
         raise IndexCorruptError(f"{path / 'ids_offsets.npy'}: id {int(split[0])} starts inside a UTF-8 character")
 
 
-def check_segment(path: Path, meta: dict, arrays: dict[str, np.ndarray], seen: np.ndarray) -> None:
-    """Raise :class:`IndexCorruptError` unless the segment's arrays satisfy every kernel invariant."""
+# the compact file a decoded array comes from (docs/index-format.md, "Compact segments")
+_DECODED_FROM = {"term_blocks": "ent_gap", "term_max": "ent_code", "pair_off": "ent_x", "pair_base": "ent_x"}
+
+
+def check_segment(path: Path, meta: dict, arrays: dict[str, np.ndarray], seen: np.ndarray, decoded: bool = False) -> None:
+    """Raise :class:`IndexCorruptError` unless the segment's arrays satisfy every kernel invariant.
+
+    ``decoded``: the arrays were decoded from a compact segment; messages name the compact file.
+    """
     name = meta["name"]
     n_docs, block_size = int(meta["n_docs"]), int(meta["block_size"])
     where = path / name
@@ -97,4 +104,7 @@ def check_segment(path: Path, meta: dict, arrays: dict[str, np.ndarray], seen: n
     )
     if code:
         array, problem = _SEGMENT_MESSAGES[code]
+        if decoded:
+            array = _DECODED_FROM.get(array, array)
+            problem += " once decoded"
         raise IndexCorruptError(f"{where / (array + '.npy')}: {problem} (entry {at})")
