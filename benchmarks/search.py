@@ -286,6 +286,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--bmp-grid", default="0.8,0.9,1.0x0.5,0.8,1.0", help="BMP alpha list x beta list")
     ap.add_argument("--laconic-reorder", default="seeds",
                     help="document orders to build laconic with, each its own system (comma list of seeds, bp, terms, none)")
+    ap.add_argument("--laconic-storage", default="blocks",
+                    help="storage layouts to search each laconic build in, each its own system (comma list of blocks, compact)")
     ap.add_argument("--laconic-grid", default="8,16,32,0x0.8,0.9,0.95,0.97,1.0", help="query_cut list x alpha list [x candidates list [x max_blocks list]]")
     ap.add_argument("--out", help="also write the markdown report here")
     ap.add_argument("--curve-queries", type=int, default=200,
@@ -389,23 +391,32 @@ def run_pisa(bench: Bench, args: argparse.Namespace, docs: SparseVectors, querie
 
 
 def run_laconic(bench: Bench, args: argparse.Namespace, queries: SparseVectors, scratch: Path, reorder: str) -> None:
-    """Build once (document order ``reorder``); time exact mode, then sweep approximate mode."""
+    """Build once (document order ``reorder``); per ``--laconic-storage`` layout, save and reopen the
+    build in it, time exact mode, then sweep approximate mode."""
     lc = LaconicSystem(queries, args.k, scratch, reorder)
-    tag = "" if reorder == "seeds" else f" ({reorder})"
-    lc.name = f"laconic{tag}"
-    build_s = bench.build(lc)
-    lc.configure(mode="exact")
-    lc.name = f"laconic exact{tag}"
-    bench.measure(lc, "mode=exact", build_s)
-    bench.notes.append(f"laconic{tag} stats(): {lc.index.stats()}")
-    knobs = grid(args.laconic_grid, ("query_cut", "alpha", "candidates", "max_blocks"), (int, float, int, int))
-    for p in knobs:  # candidates only matter with a query cut: one point per one-stage setting
-        if p["query_cut"] == 0:
-            p.pop("candidates", None)
-    unique = dict.fromkeys(tuple(p.items()) for p in knobs)
-    sweep_grid = [dict(mode="approximate", **dict(p)) for p in unique]
-    lc.name = f"laconic approx{tag}"
-    bench.sweep(lc, sweep_grid, build_s)
+    build_s = None
+    for storage in args.laconic_storage.split(","):
+        if storage not in ("blocks", "compact"):
+            raise SystemExit(f"--laconic-storage: unknown layout {storage!r} (blocks, compact)")
+        tags = [reorder] if reorder != "seeds" else []
+        tags += [storage] if storage != "blocks" else []
+        tag = f" ({', '.join(tags)})" if tags else ""
+        lc.name = f"laconic{tag}"
+        if build_s is None:
+            build_s = bench.build(lc)
+        lc.save_and_reopen(storage)
+        lc.configure(mode="exact")
+        lc.name = f"laconic exact{tag}"
+        bench.measure(lc, "mode=exact", build_s)
+        bench.notes.append(f"laconic{tag} stats(): {lc.index.stats()}")
+        knobs = grid(args.laconic_grid, ("query_cut", "alpha", "candidates", "max_blocks"), (int, float, int, int))
+        for p in knobs:  # candidates only matter with a query cut: one point per one-stage setting
+            if p["query_cut"] == 0:
+                p.pop("candidates", None)
+        unique = dict.fromkeys(tuple(p.items()) for p in knobs)
+        sweep_grid = [dict(mode="approximate", **dict(p)) for p in unique]
+        lc.name = f"laconic approx{tag}"
+        bench.sweep(lc, sweep_grid, build_s)
     lc.release()
 
 if __name__ == "__main__":

@@ -404,10 +404,11 @@ class LaconicSystem(System):
         self.index = self.SparseIndex.build(docs, ids=[str(i) for i in range(len(docs))], config=self.config,
                                             show_progress=False, workers=self.threads)
 
-    def save_and_reopen(self) -> None:
-        """Save (bytes on disk) and reopen memory-mapped, as a served index is used."""
-        path = self.scratch / "laconic.idx"
-        self.index.save(path)
+    def save_and_reopen(self, storage: str = "blocks") -> None:
+        """Save in ``storage`` (``BuildConfig.storage``; bytes on disk) and reopen, as a served index is used:
+        block segments memory-mapped, compact ones searched in place."""
+        path = self.scratch / f"laconic-{storage}.idx"
+        self.index.save(path, storage=storage)
         self._disk = sum(f.stat().st_size for f in Path(path).rglob("*") if f.is_file())
         self.index = self.SparseIndex.open(path)
 

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from laconic.cli.main import app
 from laconic.errors import ConfigError, IndexCorruptError, IndexFormatError
-from laconic.index import BuildConfig, SparseIndex
+from laconic.index import BuildConfig, SearchParams, SparseIndex
 from laconic.sparse import SparseVectors
 
 BLOCK_ARRAYS = ("term_ptr", "term_blocks", "term_max", "pair_off", "pair_base", "post_doc", "post_w", "doc_order",
@@ -85,13 +85,25 @@ def test_compact_index_decodes_to_the_same_arrays_and_results(tmp_path, realisti
     header = json.loads((tmp_path / "c" / "header.json").read_text())
     assert header["version"] == 4 and {m["layout"] for m in header["segments"]} == {"compact"}
     opened = SparseIndex.open(tmp_path / "c", verify=True)
+    assert all(seg.layout == "compact" for seg in opened._snap.segments)  # searched in place, not decoded
     for a, b in zip(built._snap.segments, opened._snap.segments):
         for name in BLOCK_ARRAYS:
-            assert np.array_equal(np.asarray(a.arrays[name]), b.arrays[name]), name
-    for mode in ("exact", "approximate"):
-        x, y = built.search(queries, k=10, mode=mode), opened.search(queries, k=10, mode=mode)
-        assert x.ids == y.ids and all(np.array_equal(p, q) for p, q in zip(x.scores, y.scores))
+            assert np.array_equal(np.asarray(a.arrays[name]), b.block_arrays()[name]), name
+    # every search path over the entries gives the block layout's hits and bit-identical scores
+    runs = [("exact", None, 2), ("exact", None, 1), ("approximate", SearchParams(alpha=0.8), 2),
+            ("approximate", SearchParams(max_blocks=3), 1), ("approximate", SearchParams(query_cut=4), 2),
+            ("exhaustive", None, 2)]
+    for mode, params, threads in runs:
+        x = built.search(queries, k=10, mode=mode, params=params, threads=threads)
+        y = opened.search(queries, k=10, mode=mode, params=params, threads=threads)
+        assert x.ids == y.ids and all(np.array_equal(p, q) for p, q in zip(x.scores, y.scores)), (mode, params)
+        one_x, one_y = built.search(queries[:1], k=10, mode=mode, params=params), opened.search(
+            queries[:1], k=10, mode=mode, params=params)
+        assert one_x.ids == one_y.ids and np.array_equal(one_x.scores[0], one_y.scores[0])
     assert_matches_oracle(opened.search(queries, k=10), *oracle(opened, queries, 10))
+    for i in range(0, len(queries), 7):
+        hit = built.search(queries[i:i + 1], k=3).ids[0]
+        assert hit and built.explain(queries[i:i + 1], hit) == opened.explain(queries[i:i + 1], hit)
 
 
 def _dir_bytes(path, pattern="*.npy") -> int:

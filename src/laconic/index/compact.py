@@ -3,9 +3,11 @@
 A compact segment holds the same index as a block segment (decoding gives back
 every array bit for bit) in about 60% of the bytes: pairs become 3-byte entries
 and one-posting pairs carry their posting inside the entry (``kernels/compact.py``,
-docs/index-format.md). Opening one decodes it into the block layout in RAM, so
-search runs the same kernels at the same speed; what it trades is open time and
-memory mapping (the decoded arrays live in RAM, not in the page cache).
+docs/index-format.md). It is searched in place (``kernels/compact_search.py``):
+opening one decodes it once, to run the block layout's invariant checks and to
+derive the small arrays in-place search needs (term starts, skip anchors), and
+keeps only the memory-mapped entries and those. Search results are identical to
+the block layout's; each step reads fewer bytes but decodes gaps as it goes.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import numpy as np
 
 from laconic.errors import IndexCorruptError
 from laconic.index.kernels import compact as KC
+from laconic.index.kernels.compact_search import SKIP
 from laconic.index.kernels.pairs import n_anchors
 from laconic.index.segment import DTYPES, WEIGHT_DTYPES, Segment
 
@@ -61,6 +64,8 @@ def can_pack(seg: Segment) -> bool:
 
 def pack(seg: Segment) -> dict[str, np.ndarray]:
     """The compact arrays of a segment (``COMPACT_ARRAYS``), from its block-layout arrays."""
+    if seg.layout == "compact":
+        return {name: seg.arrays[name] for name in COMPACT_ARRAYS}
     a = seg.arrays
     args = (a["term_ptr"], a["term_blocks"], a["term_max"], a["pair_off"], a["pair_base"], a["post_doc"], a["post_w"],
             inlines(seg.quant.bits, seg.block_size))
@@ -77,10 +82,14 @@ def pack(seg: Segment) -> dict[str, np.ndarray]:
     return {name: out[name] for name in COMPACT_ARRAYS}
 
 
-def unpack(where: Path, stored: dict[str, np.ndarray], bits: int, block_size: int, n_docs: int) -> dict[str, np.ndarray]:
-    """The block-layout arrays of compact segment ``where``; raises ``IndexCorruptError`` naming the file.
+def unpack(
+    where: Path, stored: dict[str, np.ndarray], bits: int, block_size: int, n_docs: int
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """``(block arrays, in-place arrays)`` of compact segment ``where``; raises ``IndexCorruptError`` naming the file.
 
-    The caller still runs the block layout's invariant checks on the result.
+    The block-layout arrays are what the caller runs the invariant checks on;
+    the in-place arrays (``term_ent``, ``term_post``, ``anc_block``,
+    ``anc_post``) are what searching the entries needs besides ``stored``.
     """
     if not 1 <= block_size <= 256 or n_docs < 0:
         raise IndexCorruptError(f"{where}: block_size {block_size} or document count {n_docs} out of range")
@@ -103,11 +112,18 @@ def unpack(where: Path, stored: dict[str, np.ndarray], bits: int, block_size: in
         "post_doc": np.empty(n_post, DTYPES["post_doc"]),
         "post_w": np.empty(n_post, WEIGHT_DTYPES[bits]),
     }
+    derived = {
+        "term_ent": np.empty(term_ptr.size, np.int64),
+        "term_post": np.empty(term_ptr.size, np.int64),
+        "anc_block": np.zeros(n_ent // SKIP + 1, np.uint16),
+        "anc_post": np.zeros(n_ent // SKIP + 1, np.uint32),
+    }
     n_blocks = (n_docs + block_size - 1) // block_size
     code, at = KC.unpack(
         term_ptr, ent_gap, stored["ent_code"], stored["ent_x"], stored["post_doc"], stored["post_w"],
         inlines(bits, block_size), n_blocks, out["term_blocks"], out["term_max"], out["pair_off"], out["pair_base"],
-        out["post_doc"], out["post_w"],
+        out["post_doc"], out["post_w"], derived["term_ent"], derived["term_post"], SKIP, derived["anc_block"],
+        derived["anc_post"],
     )
     if code:
         array, problem = _MESSAGES[code]
@@ -116,4 +132,11 @@ def unpack(where: Path, stored: dict[str, np.ndarray], bits: int, block_size: in
     out["doc_order"] = np.asarray(stored["doc_order"]).astype(np.int64)
     out["levels"] = stored["levels"]
     out["units"] = stored["units"]
-    return out
+    return out, derived
+
+
+def decoded(seg: Segment) -> dict[str, np.ndarray]:
+    """The block-layout arrays of a compact segment (a transient copy, for the rare paths that need them:
+    forward rows, ``vectors()``, merges, saving as blocks)."""
+    blocks, _ = unpack(Path("<memory>"), seg.arrays, seg.quant.bits, seg.block_size, seg.n_docs)
+    return blocks

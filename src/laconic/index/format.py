@@ -104,17 +104,15 @@ class IndexWriter:
     def add_segment(self, seg: Segment) -> None:
         name = f"seg-{len(self.segments):04d}"
         layout = "compact" if self.storage == "compact" and compact.can_pack(seg) else "blocks"
-        sources = seg.sources if seg.stored_as == layout else {}
-        packed: dict[str, np.ndarray] | None = None
+        sources = seg.sources if seg.layout == layout else {}
+        arrays: dict[str, np.ndarray] | None = None  # packed or decoded only if some file must be written
         for arr_name in compact.COMPACT_ARRAYS if layout == "compact" else ARRAYS:
             rel = f"{name}/{arr_name}.npy"
             if self._link(rel, sources.get(arr_name)):
                 continue
-            if layout == "compact":
-                packed = packed if packed is not None else compact.pack(seg)
-                self.put(rel, packed[arr_name])
-            else:
-                self.put(rel, seg.arrays[arr_name])
+            if arrays is None:
+                arrays = compact.pack(seg) if layout == "compact" else seg.block_arrays()
+            self.put(rel, arrays[arr_name])
         self.segments.append({
             "name": name, "n_docs": seg.n_docs, "block_size": seg.block_size, "weight_bits": seg.quant.bits,
             "layout": layout,
@@ -262,7 +260,8 @@ def read_index(path: str | Path, verify: bool = False, checksums: bool = True) -
                 if stored["term_ptr"].size != vocab_size + 1:
                     raise IndexCorruptError(
                         f"{path / meta['name'] / 'term_ptr.npy'}: does not match vocab_size {vocab_size}")
-                arrays = compact.unpack(path / meta["name"], stored, bits, int(meta["block_size"]), int(meta["n_docs"]))
+                arrays, in_place = compact.unpack(
+                    path / meta["name"], stored, bits, int(meta["block_size"]), int(meta["n_docs"]))
             else:
                 names = ARRAYS if version >= 3 else _V2_ARRAYS if version == 2 else _V2_ARRAYS[:7]
                 arrays = {name: load(f"{meta['name']}/{name}.npy", _stored_dtype(name, bits)) for name in names}
@@ -280,6 +279,8 @@ def read_index(path: str | Path, verify: bool = False, checksums: bool = True) -
                     or arrays["pair_base"].size != n_anchors(n_pairs) or arrays["post_w"].size != n_post):
                 raise IndexCorruptError(f"{path / meta['name']}: array lengths disagree (pairs, anchors, postings)")
             validate.check_segment(path, meta, arrays, seen, decoded=layout == "compact")
+            if layout == "compact":  # checked: search the entries in place, drop the decoded copy
+                arrays = {**stored, **in_place}
             files_of = compact.COMPACT_ARRAYS if layout == "compact" else ARRAYS
             mapped = {name: sources.get(f"{meta['name']}/{name}.npy") for name in files_of}
             segments.append(Segment(arrays, int(meta["n_docs"]), int(meta["block_size"]), quant, mapped, layout))

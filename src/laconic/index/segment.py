@@ -32,6 +32,11 @@ DTYPES = {
     "units": np.float32,
 }
 WEIGHT_DTYPES = {8: np.uint8, 16: np.uint16, 32: np.float32}
+# a compact segment's tuple, read in place (kernels/compact_search.py); the last slot is the layout flag
+COMPACT_TUPLE = ("term_ent", "ent_gap", "ent_code", "ent_x", "post_doc", "post_w", "doc_order", "levels", "units",
+                 "term_post", "anc_block", "anc_post")
+# what a block segment's tuple holds in the compact-only slots (10, 11) and its flag (kernels/dispatch.py)
+NO_COMPACT = (np.zeros(0, np.uint16), np.zeros(0, np.uint32), False)
 # what the kernels get instead of forward rows / a dense query array when the two-stage search cannot reach them
 NO_FORWARD = (np.zeros(1, np.int64), np.zeros(0, np.int32), np.zeros(0, np.float32))
 NO_DENSE = np.zeros(0, np.float32)
@@ -109,8 +114,8 @@ class Segment:
         block_size: documents per block.
         quant: the segment's quantiser.
         sources: for arrays mapped from an index file, that file (a save hard-links it).
-        stored_as: the layout ``sources`` belong to, ``"blocks"`` or ``"compact"``
-            (a compact segment's arrays are decoded; its sources are the compact files).
+        layout: ``"blocks"`` (``arrays`` are ``ARRAYS``) or ``"compact"`` (the compact
+            files and what in-place search derives from them: ``index/compact.py``).
     """
 
     def __init__(
@@ -120,15 +125,23 @@ class Segment:
         block_size: int,
         quant: Quantiser,
         sources: dict[str, SourceFile | None] | None = None,
-        stored_as: str = "blocks",
+        layout: str = "blocks",
     ) -> None:
         self.arrays = arrays
-        self.stored_as = stored_as
+        self.layout = layout
         self.sources = {k: v for k, v in (sources or {}).items() if v is not None}
         self.n_docs = int(n_docs)
         self.block_size = int(block_size)
         self.quant = quant
-        self.seg = tuple(arrays[name] for name in ARRAYS)
+        if layout == "compact":
+            self.seg = (*(arrays[name] for name in COMPACT_TUPLE), True)
+            single = np.count_nonzero(np.asarray(arrays["ent_gap"]) & 0x80)  # one-posting entries (kernels/compact.py)
+            self._nnz = int(arrays["post_doc"].size + single)
+            self._n_pairs = int(arrays["term_ptr"][-1])
+        else:
+            self.seg = (*(arrays[name] for name in ARRAYS), *NO_COMPACT)
+            self._nnz = int(arrays["post_w"].size)
+            self._n_pairs = int(arrays["term_blocks"].size)
         self._local = threading.local()
         self._forward: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self._forward_lock = threading.Lock()
@@ -164,11 +177,22 @@ class Segment:
 
     @property
     def nnz(self) -> int:
-        return int(self.arrays["post_w"].size)
+        return self._nnz
 
     @property
     def n_pairs(self) -> int:
-        return int(self.arrays["term_blocks"].size)
+        return self._n_pairs
+
+    def block_arrays(self) -> dict[str, np.ndarray]:
+        """The block layout's arrays (``ARRAYS``): a compact segment's are decoded, a transient copy."""
+        if self.layout == "blocks":
+            return self.arrays
+        from laconic.index.compact import decoded
+
+        return decoded(self)
+
+    def _block_tuple(self) -> tuple:
+        return tuple(self.block_arrays()[name] for name in ARRAYS)
 
     def scratch(self) -> tuple:
         """This thread's reusable single-query buffers (allocated once per thread)."""
@@ -188,7 +212,7 @@ class Segment:
         """
         with self._forward_lock:
             if self._forward is None:
-                self._forward = K.to_csr(self.seg, self.block_size, self.n_docs)
+                self._forward = K.to_csr(self._block_tuple(), self.block_size, self.n_docs)
             return self._forward
 
     def forward_bytes(self) -> int:
@@ -206,9 +230,8 @@ class Segment:
 
     def dequantised(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """``(orders, indptr, indices, weights float32)`` of every position."""
-        a = self.arrays
-        indptr, indices, weights = K.to_csr(self.seg, self.block_size, self.n_docs)
-        return np.asarray(a["doc_order"]), indptr, indices, weights
+        indptr, indices, weights = K.to_csr(self._block_tuple(), self.block_size, self.n_docs)
+        return np.asarray(self.arrays["doc_order"]).astype(np.int64), indptr, indices, weights
 
     def nbytes(self) -> dict[str, int]:
         return {name: int(arr.nbytes) for name, arr in self.arrays.items()}

@@ -9,7 +9,7 @@ from laconic.index.kernels.batch import (
     search_batch,
     search_single,
 )
-from laconic.index.kernels.blocks import explain_docs
+from laconic.index.kernels.dispatch import explain_docs
 from laconic.index.kernels.build import (
     assign_to_seeds,
     count_pairs,

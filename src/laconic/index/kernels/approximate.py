@@ -12,14 +12,10 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from laconic.index.kernels.blocks import (
-    BOUND_SLACK,
-    N_BUCKETS,
-    _bucket,
+from laconic.index.kernels.blocks import BOUND_SLACK, N_BUCKETS, _bucket, bucket_order, pair_count
+from laconic.index.kernels.dispatch import (
     accumulate_bounds,
-    bucket_order,
     fill_lists,
-    pair_count,
     query_terms,
     score_block,
     score_listed_block,
@@ -59,7 +55,7 @@ def search_approximate(
     scored by binary search: the same sums either way.
     """
     ub, order, starts_q, acc, cnt, keep = scratch
-    lo, hi, w = query_terms(q_t, q_w, seg[0])
+    lo, hi, w, p0 = query_terms(q_t, q_w, seg)
     if lo.size == 0:
         return size
     ub[:] = 0.0
@@ -103,7 +99,7 @@ def search_approximate(
                     if ub[order[z]] * f >= hs[0]:
                         keep[order[z]] = True
                         filed += 1
-                starts, spans, weights = fill_lists(lo, hi, w, seg, keep, cnt)
+                starts, spans, weights = fill_lists(lo, hi, w, p0, seg, keep, cnt)
                 listed_from = y
             else:
                 listed_from = -2  # decided: binary search to the end
@@ -112,7 +108,7 @@ def search_approximate(
                 b, starts, spans, weights, seg, block_size, deleted, acc, hs, ho, size, k, pos_keys
             )
         else:  # no lists, or a block past the filed ones (see the docstring)
-            size = score_block(b, lo, hi, w, seg, block_size, deleted, acc, hs, ho, size, k, pos_keys)
+            size = score_block(b, lo, hi, w, p0, seg, block_size, deleted, acc, hs, ho, size, k, pos_keys)
         visited += 1
     if listed_from >= 0:
         for z in range(listed_from, n_ranked):

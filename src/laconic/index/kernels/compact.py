@@ -92,15 +92,26 @@ def pack_pass(term_ptr, term_blocks, term_max, pair_off, pair_base, post_doc, po
     return e, z
 
 
+@nb.njit(cache=True, nogil=True, inline="always")
+def _anchor(e, skip, prev, z, z0, anc_block, anc_post) -> None:
+    """Entry ``e`` opens a skip anchor: note the term's running block id (+1) and postings so far."""
+    if e % skip == 0:
+        anc_block[e // skip] = prev + 1
+        anc_post[e // skip] = z - z0
+
+
 @nb.njit(cache=True, nogil=True)
 def unpack(term_ptr, ent_gap, ent_code, ent_x, in_doc, in_w, inline, n_blocks, term_blocks, term_max, pair_off,
-           pair_base, post_doc, post_w):
+           pair_base, post_doc, post_w, term_ent, term_post, skip, anc_block, anc_post):
     """Decode a compact segment into the block layout's arrays; returns ``(code, index)`` (``(0, -1)``: valid).
 
     The output arrays must have the block layout's lengths: ``term_ptr[-1]``
     pairs, ``in_doc.size`` plus the number of one-posting entries postings (the
     caller checks ``term_ptr[-1] <= ent_gap.size`` before allocating them). Every
     read is checked against its stream's end, so any bytes decode or fail here.
+    Also fills what searching the entries in place needs (``compact_search.py``):
+    each term's first entry and first posting (``V + 1`` each) and a skip anchor
+    every ``skip`` entries (``ent_gap.size // skip + 1`` each).
     """
     n_ent = ent_gap.size
     n_in = in_doc.size
@@ -112,12 +123,16 @@ def unpack(term_ptr, ent_gap, ent_code, ent_x, in_doc, in_w, inline, n_blocks, t
         if term_ptr[t + 1] < term_ptr[t]:
             return TERM_PTR_ORDER, t + 1
         prev = np.int64(-1)
+        term_ent[t] = e
+        term_post[t] = z
         for _ in range(term_ptr[t + 1] - term_ptr[t]):
             while e < n_ent and ent_gap[e] == 0:  # jumps
+                _anchor(e, skip, prev, z, term_post[t], anc_block, anc_post)
                 prev += np.int64(ent_code[e]) | (np.int64(ent_x[e]) << 8)
                 e += 1
             if e >= n_ent:
                 return ENTRIES_SHORT, t
+            _anchor(e, skip, prev, z, term_post[t], anc_block, anc_post)
             g = np.int64(ent_gap[e])
             x = np.int64(ent_x[e])
             set_pair_start(pair_off, pair_base, q, out)
@@ -143,6 +158,8 @@ def unpack(term_ptr, ent_gap, ent_code, ent_x, in_doc, in_w, inline, n_blocks, t
             term_max[q] = ent_code[e]
             q += 1
             e += 1
+    term_ent[term_ptr.size - 1] = e
+    term_post[term_ptr.size - 1] = z
     if e != n_ent:
         return ENTRIES_LEFT, e
     if z != n_in:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
+from laconic.index.kernels.compact_search import add_term
 from laconic.index.kernels.pairs import pair_start
 from laconic.index.kernels.topk_heap import heap_push
 
@@ -27,6 +28,9 @@ def search_exhaustive(q_t, q_w, seg, block_size, deleted, n_docs, k, hs, ho, siz
         if t < 0 or t >= vocab or not q_w[i] > 0:
             continue
         wi = q_w[i]
+        if seg[12]:  # a compact segment (compact_search.py): the same products, in the same order
+            add_term(seg, t, wi, block_size, acc)
+            continue
         for q in range(term_ptr[t], term_ptr[t + 1]):
             base = np.int64(term_blocks[q]) * block_size
             wq = wi * units[term_max[q]]
