@@ -289,3 +289,31 @@ def test_unknown_layout_and_storage_are_refused(tmp_path, small_random):
         SparseIndex.open(tmp_path / "i")
     with pytest.raises(ConfigError, match="storage must be one of"):
         BuildConfig(storage="zstd")
+
+
+def test_block_lookups_through_skip_anchors_match_the_block_layout(tmp_path, realistic):
+    """``find_pair`` for every block id of long terms (several anchors each, jumps between them) against the
+    block layout's pairs: found exactly where the term has a pair, with that pair's postings and codes."""
+    from laconic.index.kernels.compact_search import SKIP, find_pair
+
+    docs, _ = realistic
+    SparseIndex.build(docs, config=BuildConfig(block_size=4, reorder="none")).save(tmp_path / "c", storage="compact")
+    (seg,) = SparseIndex.open(tmp_path / "c")._snap.segments
+    blocks = seg.block_arrays()
+    ptr = pair_pointers(blocks["pair_off"], blocks["pair_base"])
+    term_ptr, term_ent = blocks["term_ptr"], seg.arrays["term_ent"]
+    long_terms = np.flatnonzero(np.diff(term_ent) > 3 * SKIP)[:12]
+    assert long_terms.size >= 5 and np.any(seg.arrays["ent_gap"] == 0)
+    stored_docs, stored_w = seg.arrays["post_doc"], seg.arrays["post_w"]
+    for t in long_terms:
+        have = dict(zip(blocks["term_blocks"][term_ptr[t]:term_ptr[t + 1]].tolist(), range(term_ptr[t], term_ptr[t + 1])))
+        for b in range(seg.n_blocks):
+            e, a, c = find_pair(seg.seg, term_ent[t], term_ent[t + 1], seg.arrays["term_post"][t], b)
+            if b not in have:
+                assert e == -1, (t, b)
+                continue
+            q = have[b]
+            assert e >= 0 and seg.arrays["ent_code"][e] == blocks["term_max"][q]
+            want = list(zip(blocks["post_doc"][ptr[q]:ptr[q + 1]].tolist(), blocks["post_w"][ptr[q]:ptr[q + 1]].tolist()))
+            got = [(-1 - a, c)] if a < 0 else list(zip(stored_docs[a:c].tolist(), stored_w[a:c].tolist()))
+            assert got == want, (t, b)

@@ -41,7 +41,7 @@ def build_command(
     shards: int = typer.Option(1, "--shards", min=1, help="Split into at least this many segments (parallel single queries)."),
     batch_size: int = typer.Option(32, "--batch-size", min=1, help="Encoding batch size (with --model)."),
     threads: int | None = typer.Option(None, "--threads", min=1, help="Build threads (default: all cores)."),
-    storage: str = typer.Option("blocks", "--storage", help="blocks (memory-mapped as is) | compact (~60% of the bytes, decoded into RAM on open)."),
+    storage: str = typer.Option("blocks", "--storage", help="blocks (fastest search) | compact (~63% of the bytes on disk and in memory, searched in place, slower)."),
     device: str | None = typer.Option(None, "--device", help="Encoding device (with --model)."),
     progress: bool | None = typer.Option(None, "--progress/--no-progress", help="Progress bars (default: on a terminal)."),
 ) -> None:

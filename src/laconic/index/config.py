@@ -44,12 +44,13 @@ class BuildConfig:
             documents (a log-structured merge policy: O(merge_factor x log N)
             segments after any number of adds). 0 never merges.
         storage: how ``save`` (and ``build_from_files``) write segments.
-            ``"blocks"`` (default): the arrays the kernels read, memory-mapped
-            on open, nothing decoded. ``"compact"``: the same index in about
-            60% of the bytes (3-byte pair entries, one-posting pairs inside
-            their entry; docs/index-format.md), decoded into RAM on open:
-            for shipping or archiving an index, or a disk smaller than RAM.
-            Search results are identical either way.
+            ``"blocks"`` (default): the block layout's arrays, memory-mapped
+            on open. ``"compact"``: the same index in about 63% of the bytes
+            (3-byte pair entries, one-posting pairs inside their entry;
+            docs/index-format.md), searched in place: less memory and disk,
+            a slower open (it is decoded once to be checked) and slower
+            search steps (docs/BENCHMARKS.md, "Compact storage"). Search
+            results are identical either way.
 
     Example:
         >>> BuildConfig(block_size=64, weight_bits=16).weight_bits

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from laconic.index import kernels as K
+from laconic.index.kernels.compact import SINGLE
 from laconic.index.layout import lay_out
 
 # name -> dtype of every array a segment holds ("post_w" depends on weight_bits)
@@ -135,7 +136,7 @@ class Segment:
         self.quant = quant
         if layout == "compact":
             self.seg = (*(arrays[name] for name in COMPACT_TUPLE), True)
-            single = np.count_nonzero(np.asarray(arrays["ent_gap"]) & 0x80)  # one-posting entries (kernels/compact.py)
+            single = np.count_nonzero(np.asarray(arrays["ent_gap"]) & SINGLE)  # one-posting entries
             self._nnz = int(arrays["post_doc"].size + single)
             self._n_pairs = int(arrays["term_ptr"][-1])
         else:
