@@ -1,8 +1,10 @@
 """Block-max building blocks shared by the exact and approximate query loops.
 
 A segment's arguments travel as one tuple ``seg = (term_ptr, term_blocks,
-term_max, pair_off, post_doc, post_w, doc_order, levels, units, pair_base)``
-(see docs/index-format.md; pair pointers are decoded by ``pairs.pair_start``).
+term_max, pair_off, post_doc, post_w, doc_order, levels, units, pair_base, ...)``
+(see docs/index-format.md; pair pointers are decoded by ``pairs.pair_start``);
+its last three slots are the compact layout's (empty here) and its layout
+flag (``dispatch.py``).
 A (term, block) pair with bound code ``c`` has upper bound ``levels[c]`` and
 weights ``post_w * units[c]``; both are in score units.
 """
