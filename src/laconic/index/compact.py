@@ -1,7 +1,7 @@
 """Compact segments: how a segment is stored when ``BuildConfig.storage == "compact"``.
 
 A compact segment holds the same index as a block segment (decoding gives back
-every array bit for bit) in about 60% of the bytes: pairs become 3-byte entries
+every array bit for bit) in about 63% of the bytes: pairs become 3-byte entries
 and one-posting pairs carry their posting inside the entry (``kernels/compact.py``,
 docs/index-format.md). It is searched in place (``kernels/compact_search.py``):
 opening one decodes it once, to run the block layout's invariant checks and to
