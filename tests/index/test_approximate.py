@@ -57,7 +57,7 @@ def _capped_top_k(index, q_t, q_w, k, alpha, cap, list_gain, monkeypatch):
     deleted = np.zeros(seg.n_docs, np.bool_)
     scratch = K.make_scratch(seg.n_docs, seg.block_size)
     size = approx_kernel.search_approximate.py_func(
-        q_t, q_w, seg.seg, seg.block_size, deleted, k, hs, ho, 0, scratch, alpha, cap
+        q_t, q_w, seg.seg, seg.block_size, deleted, k, hs, ho, 0, scratch, alpha, cap, False
     )
     heap_sort_desc(hs, ho, size)
     return ho[:size].tolist(), hs[:size].tolist()

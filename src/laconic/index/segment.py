@@ -33,11 +33,9 @@ DTYPES = {
     "units": np.float32,
 }
 WEIGHT_DTYPES = {8: np.uint8, 16: np.uint16, 32: np.float32}
-# a compact segment's tuple, read in place (kernels/compact_search.py); the last slot is the layout flag
+# a compact segment's tuple, read in place (kernels/compact_search.py); its length tells the layout (dispatch.py)
 COMPACT_TUPLE = ("term_ent", "ent_gap", "ent_code", "ent_x", "post_doc", "post_w", "doc_order", "levels", "units",
                  "term_post", "anc_block", "anc_post")
-# what a block segment's tuple holds in the compact-only slots (10, 11) and its flag (kernels/dispatch.py)
-NO_COMPACT = (np.zeros(0, np.uint16), np.zeros(0, np.uint32), False)
 # what the kernels get instead of forward rows / a dense query array when the two-stage search cannot reach them
 NO_FORWARD = (np.zeros(1, np.int64), np.zeros(0, np.int32), np.zeros(0, np.float32))
 NO_DENSE = np.zeros(0, np.float32)
@@ -135,12 +133,12 @@ class Segment:
         self.block_size = int(block_size)
         self.quant = quant
         if layout == "compact":
-            self.seg = (*(arrays[name] for name in COMPACT_TUPLE), True)
+            self.seg = tuple(arrays[name] for name in COMPACT_TUPLE)
             single = np.count_nonzero(np.asarray(arrays["ent_gap"]) & SINGLE)  # one-posting entries
             self._nnz = int(arrays["post_doc"].size + single)
             self._n_pairs = int(arrays["term_ptr"][-1])
         else:
-            self.seg = (*(arrays[name] for name in ARRAYS), *NO_COMPACT)
+            self.seg = tuple(arrays[name] for name in ARRAYS)
             self._nnz = int(arrays["post_w"].size)
             self._n_pairs = int(arrays["term_blocks"].size)
         self._local = threading.local()

@@ -38,9 +38,9 @@ LIST_GAIN = 512
 
 @nb.njit(cache=True, nogil=True)
 def search_approximate(
-    q_t, q_w, seg, block_size, deleted, k, hs, ho, size, scratch, alpha, max_blocks, pos_keys=False
+    q_t, q_w, seg, block_size, deleted, k, hs, ho, size, scratch, alpha, max_blocks, pos_keys
 ) -> int:
-    """Approximate top-k of one query over one segment (arguments as ``search_exact``).
+    """Approximate top-k of one query over one segment (arguments as ``search_exact``; ``pos_keys`` as ``offer_block``).
 
     Blocks are visited in decreasing bound order. The first ``WARM_BLOCKS``
     (once the heap is full) are scored by binary search. Then, if enough blocks

@@ -56,7 +56,7 @@ def search_batch(
             elif mode == MODE_APPROXIMATE:
                 sizes[qi] = search_approximate(
                     q_t, q_w, seg, block_size, deleted, k, hs[qi], ho[qi], sizes[qi],
-                    scratch, alpha, max_blocks,
+                    scratch, alpha, max_blocks, np.bool_(False),
                 )
             else:
                 sizes[qi] = search_exhaustive(
@@ -79,7 +79,7 @@ def search_single(
         )
     if mode == MODE_APPROXIMATE:
         return search_approximate(
-            q_t, q_w, seg, block_size, deleted, k, hs, ho, size, scratch, alpha, max_blocks,
+            q_t, q_w, seg, block_size, deleted, k, hs, ho, size, scratch, alpha, max_blocks, np.bool_(False),
         )
     return search_exhaustive(q_t, q_w, seg, block_size, deleted, n_docs, k, hs, ho, size)
 

@@ -3,8 +3,7 @@
 A segment's arguments travel as one tuple ``seg = (term_ptr, term_blocks,
 term_max, pair_off, post_doc, post_w, doc_order, levels, units, pair_base, ...)``
 (see docs/index-format.md; pair pointers are decoded by ``pairs.pair_start``);
-its last three slots are the compact layout's (empty here) and its layout
-flag (``dispatch.py``).
+its length, 10, tells ``dispatch.py`` it is the block layout.
 A (term, block) pair with bound code ``c`` has upper bound ``levels[c]`` and
 weights ``post_w * units[c]``; both are in score units.
 """
@@ -393,3 +392,16 @@ def score_listed_block(b, starts, spans, weights, seg, block_size, deleted, acc,
         for p in range(spans[s, 0], spans[s, 1]):
             acc[post_doc[p]] += wq * post_w[p]
     return offer_block(b, block_size, acc, doc_order, deleted, hs, ho, size, k, pos_keys)
+
+
+@nb.njit(cache=True, nogil=True)
+def add_term(seg, t, wi, block_size, acc) -> None:
+    """Add term ``t``'s postings times ``wi`` into the dense accumulator ``acc`` (the exhaustive oracle's step)."""
+    term_ptr, term_blocks, term_max, pair_off, post_doc, post_w = seg[:6]
+    units = seg[8]
+    pair_base = seg[9]
+    for q in range(term_ptr[t], term_ptr[t + 1]):
+        base = np.int64(term_blocks[q]) * block_size
+        wq = wi * units[term_max[q]]
+        for j in range(pair_start(pair_off, pair_base, q), pair_start(pair_off, pair_base, q + 1)):
+            acc[base + post_doc[j]] += wq * post_w[j]

@@ -11,7 +11,6 @@ segment's tuple (``Segment.seg``) then holds, by position::
     6 doc_order u32, 7 levels, 8 units             as in a block segment
     9 term_post  i64 (V + 1)  first posting of term t's ordinary entries
     10 anc_block u16, 11 anc_post u32              skip anchors (below)
-    12 True                                        the layout flag (``dispatch.py``)
 
 Scores are bit-identical to the block layout's: the same products in the same
 order (query weight x the pair's unit, then x the posting's code).
@@ -30,7 +29,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from laconic.index.kernels.blocks import NEXT_TERM_LINES, PREFETCH_AHEAD, SCAN_CHUNK, offer_block
+from laconic.index.kernels.blocks import NEXT_TERM_LINES, PREFETCH_AHEAD, SCAN_CHUNK, _grown, offer_block
 from laconic.index.kernels.compact import PAIR_GAP, SINGLE, SINGLE_GAP
 from laconic.index.kernels.prefetch import prefetch
 
@@ -222,13 +221,6 @@ def fill_lists(lo, hi, w, p0, seg, keep, cnt):
         spans[s, 1] = f_b[e]
         weights[s] = f_w[e]
     return starts, spans, weights
-
-
-@nb.njit(cache=True, nogil=True)
-def _grown(a, n):
-    out = np.empty(n, a.dtype)
-    out[: a.size] = a
-    return out
 
 
 @nb.njit(cache=True, nogil=True, inline="always")

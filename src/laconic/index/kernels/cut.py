@@ -88,10 +88,13 @@ def search_cut(
     """
     sel, n_present = heaviest_terms_of_query(q_t, q_w, seg[0], query_cut)
     if n_present <= query_cut:
-        return search_approximate(q_t, q_w, seg, block_size, deleted, k, hs, ho, size, scratch, alpha, max_blocks)
+        return search_approximate(
+            q_t, q_w, seg, block_size, deleted, k, hs, ho, size, scratch, alpha, max_blocks, np.bool_(False)
+        )
     c_s = np.empty(candidates, np.float32)
     c_o = np.empty(candidates, np.int64)
     n = search_approximate(
-        q_t[sel], q_w[sel], seg, block_size, deleted, candidates, c_s, c_o, 0, scratch, alpha, max_blocks, True
+        q_t[sel], q_w[sel], seg, block_size, deleted, candidates, c_s, c_o, np.int64(0), scratch, alpha, max_blocks,
+        np.bool_(True),
     )
     return rescore(q_t, q_w, c_o[:n], fwd, seg[6], qd, hs, ho, size, k)

@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import numba as nb
+import numpy as np
 
 from laconic.index.kernels.approximate import search_approximate
 
@@ -29,5 +30,7 @@ def search_exact(q_t, q_w, seg, block_size, deleted, k, hs, ho, size, scratch) -
     acc f32[block_size] zeroed)``. Returns the new heap size. Exact search is the
     approximate loop with every knob off (alpha 1, no block cap):
     one loop to keep correct, and its pruning is already safe at those settings.
+    The typed ``np.int64`` / ``np.bool_`` arguments match every other caller's, so
+    numba compiles the loop once per segment type (literals would add a copy).
     """
-    return search_approximate(q_t, q_w, seg, block_size, deleted, k, hs, ho, size, scratch, 1.0, 0)
+    return search_approximate(q_t, q_w, seg, block_size, deleted, k, hs, ho, size, scratch, 1.0, np.int64(0), np.bool_(False))
