@@ -162,12 +162,17 @@ def _set(i, v):
         (8, "ent_gap.npy", _set(4, 127), r"ent_gap.npy: entry 4 names a block outside"),
         (8, "ent_gap.npy", lambda a: a[:-1], r"ent_gap.npy, ent_code.npy and ent_x.npy differ"),
         (8, "ent_x.npy", _set(2, 200), r"post_doc.npy: entry 2 counts postings past the end"),
-        (8, "ent_x.npy", _set(2, 0), r"post_doc.npy: postings left over after the last entry"),
+        # entry 2 (term 1, block 0) gives up a posting: term 1's next pair reads it, out of order
+        (8, "ent_x.npy", _set(2, 0), r"post_doc.npy: positions of a \(term, block\) pair are not increasing"),
+        (8, "ent_gap.npy", _set(3, 0x80), r"ent_gap.npy: entry 3 repeats its term's previous block"),
+        (8, "ent_x.npy", _set(0, 7), r"ent_x.npy: entry 0 holds a position past its block's documents"),
+        (32, "post_w.npy", _set(0, np.nan), r"post_w.npy: weight 0 is negative, infinite or NaN"),
+        (8, "levels.npy", _set(3, np.inf), r"levels.npy: bound level is negative, infinite or NaN"),
         (8, "post_doc.npy", lambda a: a[:-1], r"post_w.npy: \d+ weights for"),
         (8, "term_ptr.npy", lambda a: a + 1, r"term_ptr.npy: does not run from 0"),
         (8, "doc_order.npy", _set(0, 1), r"doc_order.npy: global order used twice"),
         # 8- and 16-bit weights scale with their pair's bound code; float weights do not
-        (32, "ent_code.npy", _set(2, 1), r"ent_code.npy: block bound below a stored weight.* once decoded"),
+        (32, "ent_code.npy", _set(2, 1), r"ent_code.npy: entry 2's block bound is below a stored weight"),
     ],
 )
 def test_crafted_compact_files_are_refused_by_name(tmp_path, bits, rel, edit, message):
@@ -187,6 +192,14 @@ def test_entries_cut_short_are_refused(tmp_path):
         SparseIndex.open(tmp_path / "c")
 
 
+def test_postings_left_over_are_refused(tmp_path):
+    _hand_index(8).save(tmp_path / "c", storage="compact")
+    for name in ("post_doc", "post_w"):
+        _craft(tmp_path / "c", f"seg-0000/{name}.npy", lambda a: np.r_[a, a[-1:]])
+    with pytest.raises(IndexCorruptError, match=r"post_doc.npy: postings left over after the last entry"):
+        SparseIndex.open(tmp_path / "c")
+
+
 def test_a_posting_inside_an_entry_of_a_16_bit_segment_is_refused(tmp_path):
     _hand_index(16).save(tmp_path / "c", storage="compact")
     _craft(tmp_path / "c", "seg-0000/ent_gap.npy", _set(0, 0x81))
@@ -194,8 +207,59 @@ def test_a_posting_inside_an_entry_of_a_16_bit_segment_is_refused(tmp_path):
         SparseIndex.open(tmp_path / "c")
 
 
-def test_random_damage_never_crashes_the_process(tmp_path, small_random):
-    """Flip bytes in each compact file's data (header CRCs recomputed): every open is refused or searches."""
+def _reference_accepts(seg, bits: int, block_size: int, n_docs: int) -> bool:
+    """Whether a compact segment decodes (docs/index-format.md) to arrays that hold every block-segment invariant.
+
+    Plain Python over the files, independent of the kernels: block ids increasing
+    and in range, positions increasing and inside their block, float weights
+    finite and >= 0, every weight within its pair's bound, every stream used up.
+    """
+    a = {n: np.load(seg / f"{n}.npy") for n in ("term_ptr", "ent_gap", "ent_code", "ent_x", "post_doc", "post_w",
+                                                 "levels", "units")}
+    term_ptr, gap, code, x = (a[n].astype(np.int64) for n in ("term_ptr", "ent_gap", "ent_code", "ent_x"))
+    in_doc, in_w, levels, units = a["post_doc"].astype(np.int64), a["post_w"], a["levels"], a["units"]
+    n, n_blocks = gap.size, -(-n_docs // block_size)
+    last_fill = n_docs - (n_blocks - 1) * block_size
+    if term_ptr[0] != 0 or not 0 <= term_ptr[-1] <= n or code.size != n or x.size != n or in_w.size != in_doc.size:
+        return False
+    e = z = 0
+    for t in range(term_ptr.size - 1):
+        if term_ptr[t + 1] < term_ptr[t]:
+            return False
+        prev = -1
+        for _ in range(term_ptr[t + 1] - term_ptr[t]):
+            while e < n and gap[e] == 0:
+                prev += int(code[e]) | int(x[e]) << 8
+                e += 1
+            if e >= n:
+                return False
+            g, xe = int(gap[e]), int(x[e])
+            if g & 0x80:
+                if bits != 8 or block_size > 64:
+                    return False
+                new, docs, ws = prev + (g & 63), [xe & 63], [255 - ((((g >> 6) & 1) << 2) | (xe >> 6))]
+            else:
+                if z + xe + 1 > in_doc.size:
+                    return False
+                new, docs, ws = prev + g, in_doc[z:z + xe + 1].tolist(), in_w[z:z + xe + 1].astype(float).tolist()
+                z += xe + 1
+            if new <= prev or not 0 <= new < n_blocks:
+                return False
+            prev = new
+            limit = last_fill if new == n_blocks - 1 else block_size
+            if max(docs) >= limit or any(b <= a for a, b in zip(docs, docs[1:])):
+                return False
+            if bits == 32 and not all(np.isfinite(w) and w >= 0 for w in ws):
+                return False
+            if max(ws) * units[code[e]] > levels[code[e]] * (1.0 + 1e-6):
+                return False
+            e += 1
+    return e == n and z == in_doc.size
+
+
+def test_random_damage_is_refused_exactly_when_a_reference_decoder_refuses_it(tmp_path, small_random):
+    """Flip bytes in each compact file's data (header CRCs recomputed): opening refuses exactly the files a plain
+    Python decoder finds invalid, never crashes, and what opens searches."""
     docs, queries = small_random
     index = SparseIndex.build(docs, config=BuildConfig(block_size=8))
     rng = np.random.default_rng(7)
@@ -209,14 +273,17 @@ def test_random_damage_never_crashes_the_process(tmp_path, small_random):
         for _ in range(1 + trial % 3):
             raw[rng.integers(raw.size)] ^= np.uint8(1 << int(rng.integers(8)))
         _replace(path, f"seg-0000/{name}.npy", arr)
+        want = _reference_accepts(path / "seg-0000", 8, 8, len(docs))
         try:
             opened = SparseIndex.open(path)
         except IndexCorruptError:
             refused += 1
+            assert not want, f"trial {trial}: refused a valid segment"
             continue
-        results = opened.search(queries, k=5)  # whatever decoded passed every invariant: search is safe
+        assert want, f"trial {trial}: opened a segment the reference decoder refuses"
+        results = opened.search(queries, k=5)
         assert len(results.ids) == len(queries)
-    assert refused > 0  # damage is caught; what is not decoded to another index that passed every check
+    assert refused > 0
 
 
 def test_saving_after_add_links_the_unchanged_compact_segment(tmp_path, realistic):

@@ -4,9 +4,9 @@ A compact segment holds the same index as a block segment (decoding gives back
 every array bit for bit) in about 63% of the bytes: pairs become 3-byte entries
 and one-posting pairs carry their posting inside the entry (``kernels/compact.py``,
 docs/index-format.md). It is searched in place (``kernels/compact_search.py``):
-opening one decodes it once, to run the block layout's invariant checks and to
-derive the small arrays in-place search needs (term starts, skip anchors), and
-keeps only the memory-mapped entries and those. Search results are identical to
+opening one reads it once, checking it against the block layout's invariants
+without decoding it and deriving the small arrays in-place search needs (term
+starts, skip anchors), and keeps only the memory-mapped entries and those. Search results are identical to
 the block layout's; each step reads fewer bytes but decodes gaps as it goes.
 """
 
@@ -43,6 +43,12 @@ _MESSAGES = {
     KC.BLOCK_RANGE: ("ent_gap", "entry {at} names a block outside the segment"),
     KC.SINGLE_BAD: ("ent_gap", "entry {at} holds a posting, which this segment's weights or block size rule out"),
     KC.TERM_PTR_ORDER: ("term_ptr", "decreases (entry {at})"),
+    KC.BLOCK_ORDER: ("ent_gap", "entry {at} repeats its term's previous block"),
+    KC.SINGLE_RANGE: ("ent_x", "entry {at} holds a position past its block's documents"),
+    KC.BOUND_LOW: ("ent_code", "entry {at}'s block bound is below a stored weight (exact search would miss documents)"),
+    KC.DOC_RANGE: ("post_doc", "position {at} is past its block's documents"),
+    KC.DOC_ORDER: ("post_doc", "positions of a (term, block) pair are not increasing (posting {at})"),
+    KC.WEIGHT_BAD: ("post_w", "weight {at} is negative, infinite or NaN"),
 }
 
 
@@ -83,13 +89,18 @@ def pack(seg: Segment) -> dict[str, np.ndarray]:
 
 
 def unpack(
-    where: Path, stored: dict[str, np.ndarray], bits: int, block_size: int, n_docs: int
-) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """``(block arrays, in-place arrays)`` of compact segment ``where``; raises ``IndexCorruptError`` naming the file.
+    where: Path, stored: dict[str, np.ndarray], bits: int, block_size: int, n_docs: int, decode: bool
+) -> tuple[dict[str, np.ndarray] | None, dict[str, np.ndarray]]:
+    """``(block arrays or None, in-place arrays)`` of compact segment ``where``; raises ``IndexCorruptError``
+    naming the file.
 
-    The block-layout arrays are what the caller runs the invariant checks on;
-    the in-place arrays (``term_ent``, ``term_post``, ``anc_block``,
-    ``anc_post``) are what searching the entries needs besides ``stored``.
+    One pass checks the entries against every invariant a block segment is held
+    to (``kernels/compact.py::unpack``) and derives the in-place arrays
+    (``term_ent``, ``term_post``, ``anc_block``, ``anc_post``) that searching the
+    entries needs besides ``stored``. With ``decode`` it also returns the block
+    layout's arrays (for the rare paths that need them: ``decoded``); opening
+    does not, so it never holds a second copy of the segment. The caller checks
+    ``validate.check_segment_shape`` first (levels and units must be finite).
     """
     if not 1 <= block_size <= 256 or n_docs < 0:
         raise IndexCorruptError(f"{where}: block_size {block_size} or document count {n_docs} out of range")
@@ -103,31 +114,38 @@ def unpack(
     n_pairs = int(term_ptr[-1]) if term_ptr.size else -1
     if term_ptr.size == 0 or int(term_ptr[0]) != 0 or not 0 <= n_pairs <= n_ent:
         raise IndexCorruptError(f"{where / 'term_ptr.npy'}: does not run from 0 to at most the {n_ent} entries")
-    n_post = int(stored["post_doc"].size) + int(np.count_nonzero(np.asarray(ent_gap) & KC.SINGLE))
-    out = {
-        "term_blocks": np.empty(n_pairs, DTYPES["term_blocks"]),
-        "term_max": np.empty(n_pairs, DTYPES["term_max"]),
-        "pair_off": np.empty(n_pairs + 1, DTYPES["pair_off"]),
-        "pair_base": np.empty(n_anchors(n_pairs), DTYPES["pair_base"]),
-        "post_doc": np.empty(n_post, DTYPES["post_doc"]),
-        "post_w": np.empty(n_post, WEIGHT_DTYPES[bits]),
-    }
+    if decode:
+        n_post = int(stored["post_doc"].size) + int(np.count_nonzero(np.asarray(ent_gap) & KC.SINGLE))
+        out = {
+            "term_blocks": np.empty(n_pairs, DTYPES["term_blocks"]),
+            "term_max": np.empty(n_pairs, DTYPES["term_max"]),
+            "pair_off": np.empty(n_pairs + 1, DTYPES["pair_off"]),
+            "pair_base": np.empty(n_anchors(n_pairs), DTYPES["pair_base"]),
+            "post_doc": np.empty(n_post, DTYPES["post_doc"]),
+            "post_w": np.empty(n_post, WEIGHT_DTYPES[bits]),
+        }
+    else:
+        none = np.zeros(0, np.uint8)
+        out = {"term_blocks": np.zeros(0, DTYPES["term_blocks"]), "term_max": none,
+               "pair_off": np.zeros(0, DTYPES["pair_off"]), "pair_base": np.zeros(0, DTYPES["pair_base"]),
+               "post_doc": none, "post_w": np.zeros(0, WEIGHT_DTYPES[bits])}
     derived = {
         "term_ent": np.empty(term_ptr.size, np.int64),
         "term_post": np.empty(term_ptr.size, np.int64),
         "anc_block": np.zeros(n_ent // SKIP + 1, np.uint16),
         "anc_post": np.zeros(n_ent // SKIP + 1, np.uint32),
     }
-    n_blocks = (n_docs + block_size - 1) // block_size
     code, at = KC.unpack(
         term_ptr, ent_gap, stored["ent_code"], stored["ent_x"], stored["post_doc"], stored["post_w"],
-        inlines(bits, block_size), n_blocks, out["term_blocks"], out["term_max"], out["pair_off"], out["pair_base"],
-        out["post_doc"], out["post_w"], derived["term_ent"], derived["term_post"], SKIP, derived["anc_block"],
-        derived["anc_post"],
+        inlines(bits, block_size), bits == 32, n_docs, block_size, stored["levels"], stored["units"], decode,
+        out["term_blocks"], out["term_max"], out["pair_off"], out["pair_base"], out["post_doc"], out["post_w"],
+        derived["term_ent"], derived["term_post"], SKIP, derived["anc_block"], derived["anc_post"],
     )
     if code:
         array, problem = _MESSAGES[code]
         raise IndexCorruptError(f"{where / (array + '.npy')}: {problem.format(at=at)}")
+    if not decode:
+        return None, derived
     out["term_ptr"] = term_ptr
     out["doc_order"] = np.asarray(stored["doc_order"]).astype(np.int64)
     out["levels"] = stored["levels"]
@@ -138,5 +156,5 @@ def unpack(
 def decoded(seg: Segment) -> dict[str, np.ndarray]:
     """The block-layout arrays of a compact segment (a transient copy, for the rare paths that need them:
     forward rows, ``vectors()``, merges, saving as blocks)."""
-    blocks, _ = unpack(Path("<memory>"), seg.arrays, seg.quant.bits, seg.block_size, seg.n_docs)
+    blocks, _ = unpack(Path("<memory>"), seg.arrays, seg.quant.bits, seg.block_size, seg.n_docs, decode=True)
     return blocks

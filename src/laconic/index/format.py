@@ -14,6 +14,7 @@ import json
 import math
 import os
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -255,16 +256,10 @@ def read_index(path: str | Path, verify: bool = False, checksums: bool = True) -
             if layout not in STORAGES:
                 raise IndexFormatError(f"{path / HEADER}: segment {meta['name']}: unknown layout {layout!r}")
             if layout == "compact":
-                stored = {name: load(f"{meta['name']}/{name}.npy", compact.dtype_of(name, bits))
-                          for name in compact.COMPACT_ARRAYS}
-                if stored["term_ptr"].size != vocab_size + 1:
-                    raise IndexCorruptError(
-                        f"{path / meta['name'] / 'term_ptr.npy'}: does not match vocab_size {vocab_size}")
-                arrays, in_place = compact.unpack(
-                    path / meta["name"], stored, bits, int(meta["block_size"]), int(meta["n_docs"]))
-            else:
-                names = ARRAYS if version >= 3 else _V2_ARRAYS if version == 2 else _V2_ARRAYS[:7]
-                arrays = {name: load(f"{meta['name']}/{name}.npy", _stored_dtype(name, bits)) for name in names}
+                segments.append(_open_compact(path, meta, bits, vocab_size, load, sources, seen))
+                continue
+            names = ARRAYS if version >= 3 else _V2_ARRAYS if version == 2 else _V2_ARRAYS[:7]
+            arrays = {name: load(f"{meta['name']}/{name}.npy", _stored_dtype(name, bits)) for name in names}
             if version < 3:
                 _split_pair_pointers(path / meta["name"], arrays)
             if version == 1:
@@ -278,17 +273,30 @@ def read_index(path: str | Path, verify: bool = False, checksums: bool = True) -
             if (arrays["term_max"].size != n_pairs or arrays["pair_off"].size != n_pairs + 1
                     or arrays["pair_base"].size != n_anchors(n_pairs) or arrays["post_w"].size != n_post):
                 raise IndexCorruptError(f"{path / meta['name']}: array lengths disagree (pairs, anchors, postings)")
-            validate.check_segment(path, meta, arrays, seen, decoded=layout == "compact")
-            if layout == "compact":  # checked: search the entries in place, drop the decoded copy
-                arrays = {**stored, **in_place}
-            files_of = compact.COMPACT_ARRAYS if layout == "compact" else ARRAYS
-            mapped = {name: sources.get(f"{meta['name']}/{name}.npy") for name in files_of}
+            validate.check_segment(path, meta, arrays, seen)
+            mapped = {name: sources.get(f"{meta['name']}/{name}.npy") for name in ARRAYS}
             segments.append(Segment(arrays, int(meta["n_docs"]), int(meta["block_size"]), quant, mapped, layout))
     except (KeyError, TypeError, ValueError) as exc:
         if isinstance(exc, IndexFormatError):
             raise
         raise IndexFormatError(f"{path / HEADER}: malformed header ({type(exc).__name__}: {exc})") from exc
     return dict(vocab_size=vocab_size, config=config, segments=segments, ids=ids, deleted=deleted, header=header)
+
+
+def _open_compact(path: Path, meta: dict, bits: int, vocab_size: int, load: Callable[[str, Any], np.ndarray],
+                  sources: dict[str, SourceFile | None], seen: np.ndarray) -> Segment:
+    """A compact segment, checked in one pass over its entries and searched in place (no decoded copy)."""
+    name = meta["name"]
+    stored = {a: load(f"{name}/{a}.npy", compact.dtype_of(a, bits)) for a in compact.COMPACT_ARRAYS}
+    if stored["term_ptr"].size != vocab_size + 1:
+        raise IndexCorruptError(f"{path / name / 'term_ptr.npy'}: does not match vocab_size {vocab_size}")
+    validate.check_segment_shape(path, meta, stored["doc_order"], stored["levels"], stored["units"])
+    n_docs, block_size = int(meta["n_docs"]), int(meta["block_size"])
+    _, in_place = compact.unpack(path / name, stored, bits, block_size, n_docs, decode=False)
+    validate.check_orders(path, meta, stored["doc_order"], seen)
+    mapped = {a: sources.get(f"{name}/{a}.npy") for a in compact.COMPACT_ARRAYS}
+    return Segment({**stored, **in_place}, n_docs, block_size, Quantiser(bits, stored["levels"], stored["units"]),
+                   mapped, "compact")
 
 
 def _stored_dtype(name: str, bits: int) -> Any:

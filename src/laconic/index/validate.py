@@ -75,26 +75,40 @@ def check_ids(path: Path, blob: np.ndarray, offsets: np.ndarray) -> None:
         raise IndexCorruptError(f"{path / 'ids_offsets.npy'}: id {int(split[0])} starts inside a UTF-8 character")
 
 
-# the compact file a decoded array comes from (docs/index-format.md, "Compact segments")
-_DECODED_FROM = {"term_blocks": "ent_gap", "term_max": "ent_code", "pair_off": "ent_x", "pair_base": "ent_x"}
-
-
-def check_segment(path: Path, meta: dict, arrays: dict[str, np.ndarray], seen: np.ndarray, decoded: bool = False) -> None:
-    """Raise :class:`IndexCorruptError` unless the segment's arrays satisfy every kernel invariant.
-
-    ``decoded``: the arrays were decoded from a compact segment; messages name the compact file.
-    """
-    name = meta["name"]
+def check_segment_shape(path: Path, meta: dict, doc_order: np.ndarray, levels: np.ndarray, units: np.ndarray) -> None:
+    """What every segment must satisfy whatever its layout: block size, document count, block ids in 16 bits,
+    256 finite bound levels and units. Raises :class:`IndexCorruptError` naming the file."""
     n_docs, block_size = int(meta["n_docs"]), int(meta["block_size"])
-    where = path / name
+    where = path / meta["name"]
     if not 1 <= block_size <= 256:
         raise IndexCorruptError(f"{where}: block_size {block_size} outside 1..256")
-    if n_docs < 0 or arrays["doc_order"].size != n_docs:
-        raise IndexCorruptError(f"{where / 'doc_order.npy'}: {arrays['doc_order'].size} entries, header says {n_docs} documents")
+    if n_docs < 0 or doc_order.size != n_docs:
+        raise IndexCorruptError(f"{where / 'doc_order.npy'}: {doc_order.size} entries, header says {n_docs} documents")
     if math.ceil(n_docs / block_size) > 65536:
         raise IndexCorruptError(f"{where}: {n_docs} documents need more blocks than 16-bit block ids hold")
-    if arrays["levels"].size != 256 or arrays["units"].size != 256:
+    if levels.size != 256 or units.size != 256:
         raise IndexCorruptError(f"{where}: levels.npy and units.npy must hold 256 entries each")
+    code, at = C.check_levels(levels, units)
+    if code:
+        array, problem = _SEGMENT_MESSAGES[code]
+        raise IndexCorruptError(f"{where / (array + '.npy')}: {problem} (entry {at})")
+
+
+def check_orders(path: Path, meta: dict, doc_order: np.ndarray, seen: np.ndarray) -> None:
+    """Global orders in range and used once across the index (``seen`` is shared by its segments)."""
+    code, at = C.check_orders(doc_order, seen)
+    if code:
+        array, problem = _SEGMENT_MESSAGES[code]
+        raise IndexCorruptError(f"{path / meta['name'] / (array + '.npy')}: {problem} (entry {at})")
+
+
+def check_segment(path: Path, meta: dict, arrays: dict[str, np.ndarray], seen: np.ndarray) -> None:
+    """Raise :class:`IndexCorruptError` unless a block-layout segment's arrays satisfy every kernel invariant.
+
+    (A compact segment is held to the same invariants by ``compact.unpack``.)
+    """
+    check_segment_shape(path, meta, arrays["doc_order"], arrays["levels"], arrays["units"])
+    n_docs, block_size = int(meta["n_docs"]), int(meta["block_size"])
     if n_docs == 0:
         return
     code, at = C.check_segment(
@@ -104,7 +118,4 @@ def check_segment(path: Path, meta: dict, arrays: dict[str, np.ndarray], seen: n
     )
     if code:
         array, problem = _SEGMENT_MESSAGES[code]
-        if decoded:
-            array = _DECODED_FROM.get(array, array)
-            problem += " once decoded"
-        raise IndexCorruptError(f"{where / (array + '.npy')}: {problem} (entry {at})")
+        raise IndexCorruptError(f"{path / meta['name'] / (array + '.npy')}: {problem} (entry {at})")

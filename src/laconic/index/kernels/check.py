@@ -36,11 +36,9 @@ def check_segment(term_ptr, term_blocks, term_max, pair_off, pair_base, post_doc
     ``seen`` (bool, one per global order) is shared across segments so a global
     order used twice anywhere is caught; it is updated in place.
     """
-    for c in range(levels.size):
-        if not (levels[c] >= 0.0 and levels[c] < np.inf):
-            return LEVEL_BAD, c
-        if not (units[c] >= 0.0 and units[c] < np.inf):
-            return UNIT_BAD, c
+    code, at = check_levels(levels, units)
+    if code:
+        return code, at
     n_pairs = term_blocks.size
     n_post = post_doc.size
     n_blocks = (n_docs + block_size - 1) // block_size
@@ -73,23 +71,55 @@ def check_segment(term_ptr, term_blocks, term_max, pair_off, pair_base, post_doc
             if j > term_ptr[t] and b <= term_blocks[j - 1]:
                 return BLOCK_ORDER, j
             limit = last_fill if b == n_blocks - 1 else block_size
-            best = 0.0
             first = pair_start(pair_off, pair_base, j)
-            for p in range(first, pair_start(pair_off, pair_base, j + 1)):
-                d = np.int64(post_doc[p])
-                if d >= limit:
-                    return DOC_RANGE, p
-                if p > first and d <= post_doc[p - 1]:
-                    return DOC_ORDER, p
-                w = float(post_w[p])
-                if float_weights and not (w >= 0.0 and w < np.inf):
-                    return WEIGHT_BAD, p
-                if w > best:
-                    best = w
-            c = term_max[j]
-            # the weight the kernels score is post_w * units[c]; it must not exceed the pair's bound
-            if best * units[c] > levels[c] * (1.0 + 1e-6):
+            code, p, best = check_postings(post_doc, post_w, first, pair_start(pair_off, pair_base, j + 1), limit,
+                                           float_weights)
+            if code:
+                return code, p
+            if not bound_holds(best, term_max[j], levels, units):
                 return BOUND_LOW, j
+    return check_orders(doc_order, seen)
+
+
+@nb.njit(cache=True, nogil=True)
+def check_levels(levels, units):
+    """``(0, -1)`` when every bound level and weight unit is finite and >= 0, else ``(code, index)``."""
+    for c in range(levels.size):
+        if not (levels[c] >= 0.0 and levels[c] < np.inf):
+            return LEVEL_BAD, c
+        if not (units[c] >= 0.0 and units[c] < np.inf):
+            return UNIT_BAD, c
+    return OK, -1
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def check_postings(post_doc, post_w, first, end, limit, float_weights):
+    """One pair's postings ``[first, end)``: ``(code, index, largest weight)``; code 0 when positions are
+    increasing and below ``limit`` and (float) weights finite and >= 0."""
+    best = 0.0
+    for p in range(first, end):
+        d = np.int64(post_doc[p])
+        if d >= limit:
+            return DOC_RANGE, p, best
+        if p > first and d <= post_doc[p - 1]:
+            return DOC_ORDER, p, best
+        w = float(post_w[p])
+        if float_weights and not (w >= 0.0 and w < np.inf):
+            return WEIGHT_BAD, p, best
+        if w > best:
+            best = w
+    return OK, -1, best
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def bound_holds(best, c, levels, units) -> bool:
+    """The weight the kernels score is ``post_w * units[c]``: it must not exceed the pair's bound ``levels[c]``."""
+    return not best * units[c] > levels[c] * (1.0 + 1e-6)
+
+
+@nb.njit(cache=True, nogil=True)
+def check_orders(doc_order, seen):
+    """``(0, -1)`` when every global order is in range and unused so far (marked in ``seen``), else ``(code, index)``."""
     for p in range(doc_order.size):
         g = doc_order[p]
         if g < 0 or g >= seen.size:

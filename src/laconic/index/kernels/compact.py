@@ -20,8 +20,8 @@ streams ``ent_gap``, ``ent_code``, ``ent_x``:
   entry's own gap adds the rest (a gap too wide for 6 or 7 bits costs one entry).
 
 Why by hand: this is the index format itself; no library codes (term, block) pairs.
-Decoding checks every count and cursor, and its output then goes through the same
-invariant checks as a block segment (``check.py``), so a crafted file cannot crash.
+``unpack`` checks every count and cursor and holds the entries to a block
+segment's invariants (``check.py``) in one pass, so a crafted file cannot crash.
 """
 
 from __future__ import annotations
@@ -29,6 +29,8 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
+from laconic.index.kernels import check as KCHK
+from laconic.index.kernels.check import bound_holds, check_postings
 from laconic.index.kernels.pairs import pair_start, set_pair_start
 
 SINGLE = 0x80  # ent_gap bit 7: a one-posting pair kept inside its entry
@@ -37,11 +39,17 @@ PAIR_GAP = 127  # widest gap an ordinary entry holds (7 bits)
 SINGLE_MIN_CODE = 248  # 255 - 7: the lowest weight code a one-posting entry holds
 MAX_INLINE_BLOCK = 64  # positions of one-posting entries are 6 bits
 
-# codes returned by unpack (0 = valid); messages live in laconic.index.validate
+# codes returned by unpack (0 = valid); messages live in laconic.index.compact
 OK = 0
 ENTRIES_SHORT, ENTRIES_LEFT = 1, 2
 POSTINGS_SHORT, POSTINGS_LEFT = 3, 4
 BLOCK_RANGE, SINGLE_BAD, TERM_PTR_ORDER = 5, 6, 7
+BLOCK_ORDER, SINGLE_RANGE, BOUND_LOW = 8, 9, 10
+DOC_RANGE, DOC_ORDER, WEIGHT_BAD = 11, 12, 13
+POSTING_CODES = np.zeros(16, np.int64)  # check.check_postings's codes -> these
+POSTING_CODES[KCHK.DOC_RANGE] = DOC_RANGE
+POSTING_CODES[KCHK.DOC_ORDER] = DOC_ORDER
+POSTING_CODES[KCHK.WEIGHT_BAD] = WEIGHT_BAD
 
 
 @nb.njit(cache=True, nogil=True)
@@ -101,20 +109,27 @@ def _anchor(e, skip, prev, z, z0, anc_block, anc_post) -> None:
 
 
 @nb.njit(cache=True, nogil=True)
-def unpack(term_ptr, ent_gap, ent_code, ent_x, in_doc, in_w, inline, n_blocks, term_blocks, term_max, pair_off,
-           pair_base, post_doc, post_w, term_ent, term_post, skip, anc_block, anc_post):
-    """Decode a compact segment into the block layout's arrays; returns ``(code, index)`` (``(0, -1)``: valid).
+def unpack(term_ptr, ent_gap, ent_code, ent_x, in_doc, in_w, inline, float_weights, n_docs, block_size, levels, units,
+           write, term_blocks, term_max, pair_off, pair_base, post_doc, post_w, term_ent, term_post, skip, anc_block,
+           anc_post):
+    """Check a compact segment's entries and postings, decoding them when ``write``; returns ``(code, index)``.
 
-    The output arrays must have the block layout's lengths: ``term_ptr[-1]``
-    pairs, ``in_doc.size`` plus the number of one-posting entries postings (the
-    caller checks ``term_ptr[-1] <= ent_gap.size`` before allocating them). Every
-    read is checked against its stream's end, so any bytes decode or fail here.
-    Also fills what searching the entries in place needs (``compact_search.py``):
-    each term's first entry and first posting (``V + 1`` each) and a skip anchor
-    every ``skip`` entries (``ent_gap.size // skip + 1`` each).
+    ``(0, -1)``: valid. Every read is checked against its stream's end, so any
+    bytes decode or fail here, and the pairs and postings are held to the block
+    layout's invariants (``check.py``: block ids increasing and in range,
+    positions increasing and in their block, float weights finite, every weight
+    within its pair's bound), so opening a compact segment needs no decoded copy.
+    With ``write`` the block layout's arrays are filled (they must have its
+    lengths: ``term_ptr[-1]`` pairs, ``in_doc.size`` plus the one-posting
+    entries postings); without, they may be empty. Always fills what searching
+    the entries in place needs (``compact_search.py``): each term's first entry
+    and first posting (``V + 1`` each) and a skip anchor every ``skip`` entries
+    (``ent_gap.size // skip + 1`` each). ``levels``/``units`` must be checked finite.
     """
     n_ent = ent_gap.size
     n_in = in_doc.size
+    n_blocks = (n_docs + block_size - 1) // block_size
+    last_fill = n_docs - (n_blocks - 1) * block_size  # positions used in the last block
     e = 0
     z = 0
     out = 0
@@ -135,27 +150,47 @@ def unpack(term_ptr, ent_gap, ent_code, ent_x, in_doc, in_w, inline, n_blocks, t
             _anchor(e, skip, prev, z, term_post[t], anc_block, anc_post)
             g = np.int64(ent_gap[e])
             x = np.int64(ent_x[e])
-            set_pair_start(pair_off, pair_base, q, out)
+            c = ent_code[e]
             if g & SINGLE:
                 if not inline:
                     return SINGLE_BAD, e
+                if (g & SINGLE_GAP) == 0:
+                    return BLOCK_ORDER, e
                 prev += g & SINGLE_GAP
-                post_doc[out] = x & 63
-                post_w[out] = 255 - ((((g >> 6) & 1) << 2) | (x >> 6))
-                out += 1
             else:
                 prev += g
-                if z + x + 1 > n_in:
-                    return POSTINGS_SHORT, e
-                for p in range(x + 1):
-                    post_doc[out + p] = in_doc[z + p]
-                    post_w[out + p] = in_w[z + p]
-                z += x + 1
-                out += x + 1
             if prev < 0 or prev >= n_blocks:
                 return BLOCK_RANGE, e
-            term_blocks[q] = prev
-            term_max[q] = ent_code[e]
+            limit = last_fill if prev == n_blocks - 1 else block_size
+            if g & SINGLE:
+                code = 255 - ((((g >> 6) & 1) << 2) | (x >> 6))
+                if (x & 63) >= limit:
+                    return SINGLE_RANGE, e
+                if not bound_holds(float(code), c, levels, units):
+                    return BOUND_LOW, e
+                if write:
+                    post_doc[out] = x & 63
+                    post_w[out] = code
+                n = 1
+            else:
+                if z + x + 1 > n_in:
+                    return POSTINGS_SHORT, e
+                bad, at, best = check_postings(in_doc, in_w, z, z + x + 1, limit, float_weights)
+                if bad:
+                    return POSTING_CODES[bad], at
+                if not bound_holds(best, c, levels, units):
+                    return BOUND_LOW, e
+                if write:
+                    for p in range(x + 1):
+                        post_doc[out + p] = in_doc[z + p]
+                        post_w[out + p] = in_w[z + p]
+                z += x + 1
+                n = x + 1
+            if write:
+                set_pair_start(pair_off, pair_base, q, out)
+                term_blocks[q] = prev
+                term_max[q] = c
+            out += n
             q += 1
             e += 1
     term_ent[term_ptr.size - 1] = e
@@ -164,5 +199,6 @@ def unpack(term_ptr, ent_gap, ent_code, ent_x, in_doc, in_w, inline, n_blocks, t
         return ENTRIES_LEFT, e
     if z != n_in:
         return POSTINGS_LEFT, z
-    set_pair_start(pair_off, pair_base, q, out)
+    if write:
+        set_pair_start(pair_off, pair_base, q, out)
     return OK, -1
