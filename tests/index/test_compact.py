@@ -384,3 +384,39 @@ def test_block_lookups_through_skip_anchors_match_the_block_layout(tmp_path, rea
             want = list(zip(blocks["post_doc"][ptr[q]:ptr[q + 1]].tolist(), blocks["post_w"][ptr[q]:ptr[q + 1]].tolist()))
             got = [(-1 - a, c)] if a < 0 else list(zip(stored_docs[a:c].tolist(), stored_w[a:c].tolist()))
             assert got == want, (t, b)
+
+
+@pytest.mark.parametrize("every", [1, 3])
+def test_filing_many_pairs_grows_its_buffers_and_matches_the_block_layout(tmp_path, realistic, every):
+    """Every term as one query, every (or every third) block kept: tens of thousands of filed pairs, so the
+    compact scan stops on full buffers and resumes many times. Each block's list must hold the block layout's
+    pairs in the same order, with the same postings and the same query weight x unit."""
+    from laconic.index.kernels import dispatch
+    from laconic.index.segment import ARRAYS
+
+    docs, _ = realistic
+    SparseIndex.build(docs, config=BuildConfig(block_size=8, reorder="none")).save(tmp_path / "c", storage="compact")
+    (seg,) = SparseIndex.open(tmp_path / "c")._snap.segments
+    blocks = seg.block_arrays()
+    block_tuple = tuple(blocks[name] for name in ARRAYS)  # a block segment's search tuple
+    vocab = blocks["term_ptr"].size - 1
+    q_t = np.arange(vocab, dtype=np.int32)
+    q_w = np.random.default_rng(5).uniform(0.1, 2.0, vocab).astype(np.float32)
+    keep = np.zeros(seg.n_blocks, np.bool_)
+    keep[::every] = True
+    lists = {}
+    for name, tup in (("blocks", block_tuple), ("compact", seg.seg)):
+        lo, hi, w, p0 = dispatch.query_terms(q_t, q_w, tup)
+        cnt = np.zeros(seg.n_blocks + 1, np.int64)
+        lists[name] = dispatch.fill_lists(lo, hi, w, p0, tup, keep, cnt)
+        assert not cnt.any()  # left zeroed
+    (bs, bspan, bw), (cs, cspan, cw) = lists["blocks"], lists["compact"]
+    assert bspan.shape[0] > 20 * 1024  # far past the first buffers
+    assert np.array_equal(bs, cs) and np.array_equal(bw, cw)
+    stored_docs, stored_w = seg.arrays["post_doc"], seg.arrays["post_w"]
+    for s in range(bspan.shape[0]):
+        a, b = bspan[s]
+        want = list(zip(blocks["post_doc"][a:b].tolist(), blocks["post_w"][a:b].tolist()))
+        a, c = cspan[s]
+        got = [(-1 - a, c)] if a < 0 else list(zip(stored_docs[a:c].tolist(), stored_w[a:c].tolist()))
+        assert got == want, s
