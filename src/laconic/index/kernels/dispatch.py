@@ -6,9 +6,10 @@ layout (``blocks.py``), 12 for a compact segment read in place
 layout's kernel when the caller is compiled, so one exact / approximate /
 two-stage / batch loop serves both layouts and each compiled specialisation
 holds only its own layout's code. Why not a runtime flag: numba then compiles
-both layouts' kernels into every specialisation, which more than doubled the
-test suite's compile time (session 23: 460 s to 1,226 s). Called from Python,
-the same names pick the kernel by the tuple's length.
+both layouts' kernels into every specialisation; with one, a cold-cache run of
+the index search tests took 354 s, with these 170 s (docs/BENCHMARKS.md,
+"Compact storage at speed"). Called from Python, the same names pick the kernel
+by the tuple's length.
 """
 
 from __future__ import annotations
