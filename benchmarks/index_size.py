@@ -8,9 +8,9 @@ so this needs no quiet machine; build times are printed for reference only.
 ``--storage blocks,compact`` also saves the index in each storage layout
 (``BuildConfig.storage``) under ``--save-dir`` and prints its size on disk per
 array and in memory once open, the time to save it, and the median time to
-open it (checksums and invariant checks included; compact is decoded once for
-those) over ``--opens`` opens with the files in the page cache, each layout's
-opens in the same run.
+open it (checksums and invariant checks included; compact is checked entry by
+entry, without a decoded copy) over ``--opens`` opens with the files in the page
+cache, each layout's opens in the same run.
 
     python benchmarks/index_size.py --workload easy --docs 1000000 --reorder seeds,bp
     python benchmarks/index_size.py --workload easy --docs 1000000 --reorder bp --storage blocks,compact

@@ -6,8 +6,9 @@ and one-posting pairs carry their posting inside the entry (``kernels/compact.py
 docs/index-format.md). It is searched in place (``kernels/compact_search.py``):
 opening one reads it once, checking it against the block layout's invariants
 without decoding it and deriving the small arrays in-place search needs (term
-starts, skip anchors), and keeps only the memory-mapped entries and those. Search results are identical to
-the block layout's; each step reads fewer bytes but decodes gaps as it goes.
+starts, skip anchors), and keeps only the memory-mapped entries and those.
+Search results are identical to the block layout's; each step reads fewer
+bytes but decodes gaps as it goes.
 """
 
 from __future__ import annotations

@@ -48,9 +48,9 @@ class BuildConfig:
             on open. ``"compact"``: the same index in about 63% of the bytes
             (3-byte pair entries, one-posting pairs inside their entry;
             docs/index-format.md), searched in place: less memory and disk,
-            a slower open (it is decoded once to be checked) and slower
-            search steps (docs/BENCHMARKS.md, "Compact storage"). Search
-            results are identical either way.
+            a slower open (checked entry by entry) and slower exact search;
+            capped search runs about as fast (docs/BENCHMARKS.md, "Compact
+            storage at speed"). Search results are identical either way.
 
     Example:
         >>> BuildConfig(block_size=64, weight_bits=16).weight_bits
